@@ -371,6 +371,7 @@ class Store:
         stage: str | None = None,
         message_id: int | None = None,
         today: date | None = None,
+        remind: bool = True,
     ) -> None:
         """Commit the chat's answers and position, before the bot confirms anything.
 
@@ -410,11 +411,18 @@ class Store:
             if message_id is not None:
                 updates["message_id"] = message_id
             self._update_session(key, updates)
+            if not remind:
+                return
             self.db.execute(
                 "INSERT INTO reminder (chat_id, quiet_since) VALUES (?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET quiet_since = excluded.quiet_since",
                 [chat_id, today.isoformat()],
             )
+
+    def session_link_hash(self, chat_id: int) -> str | None:
+        """Return the hash of the link the chat's unfinished survey was opened with."""
+        row = self._session_row(self.chat_key(chat_id))
+        return row["link_hash"] if row else None
 
     def update_session(
         self, chat_id: int, *, stage: str | None = None, message_id: int | None = None

@@ -1,0 +1,258 @@
+"""The `enkatbot` command: run the bot, manage insatser, links and users, try a survey.
+
+Each subcommand only parses its arguments and calls the library (storage, the bot, analysis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, deep_link
+from questionnaires.model import QUESTIONNAIRE_IDS, QuestionnaireError, get
+from storage import ROLES, StorageError, Store, open_store
+
+
+class CliError(Exception):
+    """A user error: printed as one clear line, exit code 2."""
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return open_store(args.db) if args.db else open_store()
+
+
+def resolve_bot_username(settings: Settings) -> str:
+    """Return the bot's username: TELEGRAM_BOT_USERNAME, else asked of the Bot API (getMe)."""
+    if settings.bot_username:
+        return settings.bot_username
+    if not settings.token:
+        raise CliError(
+            "Ange botens användarnamn i TELEGRAM_BOT_USERNAME, eller TELEGRAM_BOT_TOKEN "
+            "så att det kan hämtas från Telegram."
+        )
+    from telegram import Bot
+
+    async def fetch() -> str:
+        kwargs = {}
+        if settings.api_url:
+            kwargs = {
+                "base_url": f"{settings.api_url}/bot",
+                "base_file_url": f"{settings.api_url}/file/bot",
+            }
+        async with Bot(settings.token or "", **kwargs) as bot:
+            return bot.username
+
+    try:
+        return asyncio.run(fetch())
+    except Exception as exc:
+        raise CliError(f"Kunde inte fråga Telegram efter botens namn: {exc}") from exc
+
+
+def write_qr(url: str, path: Path) -> Path:
+    """Write a QR code PNG for `url` at `path`; return the path."""
+    import segno
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    segno.make(url, error="m").save(str(path), scale=10, border=4)
+    return path
+
+
+def cmd_insats_add(args: argparse.Namespace) -> int:
+    """Create an insats."""
+    insats = _store(args).add_insats(args.name)
+    print(f"Insatsen {insats.name!r} är skapad.")
+    return 0
+
+
+def cmd_insats_list(args: argparse.Namespace) -> int:
+    """List the insatser."""
+    insatser = _store(args).list_insatser()
+    if not insatser:
+        print("Inga insatser ännu. Skapa en med: enkatbot insats add NAMN")
+    for i in insatser:
+        print(i.name)
+    return 0
+
+
+def _check_enkat(enkat: str) -> None:
+    if enkat not in QUESTIONNAIRE_IDS:
+        raise CliError(f"Okänd enkät {enkat!r}. Giltiga: {', '.join(QUESTIONNAIRE_IDS)}.")
+    get(enkat)
+
+
+def cmd_link_create(args: argparse.Namespace) -> int:
+    """Create survey links and print one deep link per participant."""
+    _check_enkat(args.enkat)
+    store = _store(args)
+    store.require_insats(args.insats)
+    username = resolve_bot_username(Settings.from_env())
+    tokens = store.create_links(
+        args.insats,
+        args.enkat,
+        count=args.antal,
+        valid_days=args.giltig_dagar,
+        uses=args.anvandningar,
+    )
+    width = len(str(len(tokens)))
+    for n, token in enumerate(tokens, 1):
+        url = deep_link(username, token)
+        if args.qr:
+            path = write_qr(url, Path(args.qr) / f"lank-{n:0{width}d}.png")
+            print(f"{url}\t{path}")
+        else:
+            print(url)
+    return 0
+
+
+def cmd_link_withdraw(args: argparse.Namespace) -> int:
+    """Withdraw a link (the token, or the whole t.me link)."""
+    token = args.token.rsplit("start=", 1)[-1]
+    if not _store(args).withdraw_link(token):
+        raise CliError("Den länken finns inte.")
+    print("Länken är återkallad och kan inte längre användas.")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Give a Telegram user a role."""
+    _store(args).add_user(args.telegram_id, args.roll)
+    print(f"Användare {args.telegram_id} har nu rollen {args.roll}.")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    """List users and roles."""
+    for telegram_id, role in _store(args).users():
+        print(f"{telegram_id}\t{role}")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    """Take away a user's role."""
+    if not _store(args).remove_user(args.telegram_id):
+        raise CliError(f"Användare {args.telegram_id} har ingen roll.")
+    print(f"Användare {args.telegram_id} har inte längre någon roll.")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Answer a questionnaire in the terminal."""
+    from bot.terminal import run_chat
+
+    _check_enkat(args.enkat)
+    store = _store(args)
+    if args.insats:
+        store.require_insats(args.insats)
+    return run_chat(store, args.enkat, args.insats, out=sys.stdout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the bot."""
+    from bot.app import run
+
+    settings = Settings.from_env()
+    if args.db:
+        settings = Settings(**{**settings.__dict__, "db_path": Path(args.db)})
+    settings.require_token()
+    run(settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="enkatbot",
+        description="Finsam enkätbot: anonyma enkäter i Telegram för samordningsförbund.",
+    )
+    parser.add_argument(
+        "--db", help="databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)", default=None
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
+
+    p = sub.add_parser("run", help="starta boten", description="Starta boten (long polling, "
+                       "eller webhook om ENKATBOT_WEBHOOK_URL är satt).")
+    p.set_defaults(func=cmd_run)
+
+    ins = sub.add_parser("insats", help="hantera insatser", description="Hantera insatser.")
+    ins_sub = ins.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
+    p = ins_sub.add_parser("add", help="skapa en insats", description="Skapa en insats.")
+    p.add_argument("name", metavar="NAMN")
+    p.set_defaults(func=cmd_insats_add)
+    p = ins_sub.add_parser("list", help="visa insatser", description="Visa alla insatser.")
+    p.set_defaults(func=cmd_insats_list)
+
+    link = sub.add_parser("link", help="enkätlänkar", description="Skapa och återkalla länkar.")
+    link_sub = link.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
+    p = link_sub.add_parser(
+        "create",
+        help="skapa länkar",
+        description="Skapa en enkätlänk per deltagare. Skriver en t.me-länk per rad.",
+    )
+    p.add_argument("--insats", required=True, help="insatsens namn")
+    p.add_argument("--enkat", required=True, help=f"en av: {', '.join(QUESTIONNAIRE_IDS)}")
+    p.add_argument("--antal", type=int, default=1, help="hur många länkar (standard 1)")
+    p.add_argument(
+        "--giltig-dagar", dest="giltig_dagar", type=int, default=30,
+        help="hur många dagar länken gäller (standard 30)",
+    )
+    p.add_argument(
+        "--anvandningar", type=int, default=1,
+        help="hur många gånger varje länk kan användas (standard 1)",
+    )
+    p.add_argument("--qr", metavar="MAPP", help="skriv en QR-kod (PNG) per länk i MAPP")
+    p.set_defaults(func=cmd_link_create)
+    p = link_sub.add_parser("withdraw", help="återkalla en länk",
+                            description="Återkalla en länk så att den inte kan användas.")
+    p.add_argument("token", metavar="LÄNK", help="länken eller dess kod")
+    p.set_defaults(func=cmd_link_withdraw)
+
+    usr = sub.add_parser("user", help="användare och roller",
+                         description="Ge personal, samordnare och administratörer roller.")
+    usr_sub = usr.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
+    p = usr_sub.add_parser("add", help="ge en roll", description="Ge en Telegram-användare en roll.")
+    p.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
+    p.add_argument("--roll", choices=ROLES, default="admin", help="standard: admin")
+    p.set_defaults(func=cmd_user_add)
+    p = usr_sub.add_parser("list", help="visa användare", description="Visa användare och roller.")
+    p.set_defaults(func=cmd_user_list)
+    p = usr_sub.add_parser("remove", help="ta bort roll", description="Ta bort en användares roll.")
+    p.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
+    p.set_defaults(func=cmd_user_remove)
+
+    p = sub.add_parser(
+        "chat",
+        help="prova en enkät i terminalen",
+        description="Svara på en enkät i terminalen, med samma motor och databas som boten.",
+    )
+    p.add_argument("--enkat", required=True, help=f"en av: {', '.join(QUESTIONNAIRE_IDS)}")
+    p.add_argument("--insats", help="insatsens namn (standard: den enda, eller en provinsats)")
+    p.set_defaults(func=cmd_chat)
+
+    try:
+        from analysis.cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, StorageError, QuestionnaireError, ConfigError) as exc:
+        print(f"enkatbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nAvbrutet. Allt som hann sparas är sparat.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

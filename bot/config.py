@@ -1,0 +1,107 @@
+"""Settings, read from environment variables (names are a contract: add, never rename)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage import default_db_path
+
+BOTFATHER_HELP = (
+    "TELEGRAM_BOT_TOKEN saknas.\n"
+    "Så får du en token: öppna Telegram, skriv till @BotFather, skicka /newbot och följ "
+    "instruktionerna. Du får en token som ser ut ungefär som 123456789:AA…\n"
+    "Starta sedan boten med:  TELEGRAM_BOT_TOKEN=<din token> make run"
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says how to fix it, in Swedish."""
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} ska vara ett heltal, inte {raw!r}.") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} ska vara minst {minimum}.")
+    return value
+
+
+def _ids(raw: str | None) -> frozenset[int]:
+    out: set[int] = set()
+    for part in (raw or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(
+                f"ENKATBOT_ADMINS ska vara Telegram-id:n med komma emellan, inte {part!r}."
+            )
+        out.add(int(part))
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    token: str | None
+    db_path: Path
+    api_url: str | None = None
+    bot_username: str | None = None
+    admins: frozenset[int] = field(default_factory=frozenset)
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    reminder_days: int = 2
+    expiry_days: int = 14
+    threshold: int = 5
+    report_day: int = 1
+    report_hour: int = 8
+    report_minute: int = 0
+    timezone: str = "Europe/Stockholm"
+    link_valid_days: int = 30
+    poll_timeout: int = 30
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Return the settings from the environment; raise ConfigError on a malformed value."""
+        env = os.environ.get
+        return cls(
+            token=(env("TELEGRAM_BOT_TOKEN") or "").strip() or None,
+            db_path=default_db_path(),
+            api_url=(env("TELEGRAM_API_URL") or "").rstrip("/") or None,
+            bot_username=(env("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
+            admins=_ids(env("ENKATBOT_ADMINS")),
+            webhook_url=env("ENKATBOT_WEBHOOK_URL") or None,
+            webhook_secret=env("ENKATBOT_WEBHOOK_SECRET") or None,
+            webhook_listen=env("ENKATBOT_WEBHOOK_LISTEN") or "127.0.0.1",
+            webhook_port=_int("ENKATBOT_WEBHOOK_PORT", 8443, 1),
+            reminder_days=_int("ENKATBOT_PAMINNELSE_DAGAR", 2, 1),
+            expiry_days=_int("ENKATBOT_UTGANG_DAGAR", 14, 1),
+            threshold=_int("ENKATBOT_SMA_GRUPPER", 5, 1),
+            report_day=_int("ENKATBOT_RAPPORT_DAG", 1, 1),
+            report_hour=_int("ENKATBOT_RAPPORT_TIMME", 8, 0),
+            report_minute=_int("ENKATBOT_RAPPORT_MINUT", 0, 0),
+            timezone=env("ENKATBOT_TIDSZON") or "Europe/Stockholm",
+            link_valid_days=_int("ENKATBOT_LANK_GILTIG_DAGAR", 30, 1),
+            poll_timeout=_int("ENKATBOT_POLL_TIMEOUT", 30, 0),
+        )
+
+    def require_token(self) -> str:
+        """Return the bot token, or raise ConfigError telling how to get one from BotFather."""
+        if not self.token:
+            raise ConfigError(BOTFATHER_HELP)
+        return self.token
+
+
+def deep_link(username: str, token: str) -> str:
+    """Return the Telegram deep link that opens the bot with `/start <token>`."""
+    return f"https://t.me/{username}?start={token}"

@@ -1,0 +1,1 @@
+"""Every text a person reads, one module per audience, in plain Swedish (klarspråk)."""

@@ -1,0 +1,149 @@
+"""What participants read: short sentences, du-form, no jargon.
+
+The question texts themselves come from the questionnaire files and are never reworded here.
+"""
+
+from __future__ import annotations
+
+from questionnaires.model import Questionnaire
+
+BUTTON_START = "Börja"
+BUTTON_VET_INTE = "Vet inte"
+BUTTON_SKIP = "Hoppa över"
+BUTTON_BACK = "← Föregående"
+BUTTON_SUBMIT = "Skicka in"
+BUTTON_CHANGE = "Ändra ett svar"
+BUTTON_CANCEL_CHANGE = "← Tillbaka till översikten"
+BUTTON_DELETE_YES = "Ja, radera mina svar"
+BUTTON_DELETE_NO = "Nej, behåll dem"
+
+ENKAT_PURPOSE = {
+    "deltagare-pagaende": "om hur du upplever stödet du får just nu",
+    "deltagare-avslut": "om hur du har upplevt stödet nu när det avslutas",
+    "personal": "om hur samverkan fungerar i ditt arbete",
+    "remittenter": "om hur samverkan kring insatsen fungerar",
+    "chefsgrupp": "om hur samverkan mellan myndigheterna fungerar",
+    "styrelse": "om hur förbundet följer upp och utvecklar samverkan",
+}
+
+
+def greeting(q: Questionnaire, question_count: int) -> str:
+    """Return the first message after a valid link: purpose, time, anonymity, how to stop."""
+    purpose = ENKAT_PURPOSE.get(q.id, "om stödet i insatsen")
+    minutes = max(2, round(question_count * 0.4))
+    return (
+        f"Hej! Det här är en kort enkät {purpose}.\n\n"
+        f"Den har {question_count} frågor och tar ungefär {minutes} minuter.\n\n"
+        "• Dina svar är anonyma. Ingen kan se vem som har svarat vad.\n"
+        "• Varje svar sparas direkt. Du kan sluta när du vill och fortsätta senare.\n"
+        "• Du kan hoppa över frågor du inte vill svara på.\n"
+        "• Skriv /avbryt för att pausa och /hjalp om du behöver hjälp.\n\n"
+        f"Tryck på {BUTTON_START} när du är redo."
+    )
+
+
+def question_header(position: int, total: int) -> str:
+    """Return the progress line shown above each question."""
+    return f"Fråga {position} av {total}"
+
+
+FREE_TEXT_HINT = "Skriv ditt svar som ett meddelande. Eller tryck på Hoppa över."
+ANSWERED_PREFIX = "Ditt svar:"
+SKIPPED = "Du hoppade över frågan."
+
+OVERVIEW_TITLE = "Klart! Här är dina svar:"
+OVERVIEW_FOOTER = (
+    "Tryck på Skicka in när du är nöjd. Efter det går svaren inte att ändra."
+)
+CHOOSE_CHANGE = "Vilket svar vill du ändra? Tryck på frågan."
+THANKS = (
+    "Tack för dina svar! De är nu inskickade och anonyma.\n\n"
+    "Länken är använd och du behöver inte göra något mer."
+)
+
+LINK_UNKNOWN = (
+    "Den här länken känner vi inte igen. Kontrollera att du har fått hela länken, "
+    "eller be personalen om en ny."
+)
+LINK_USED = "Den här länken har redan använts. Be personalen om en ny länk om du vill svara igen."
+LINK_EXPIRED = "Den här länken har slutat gälla. Be personalen om en ny länk."
+LINK_WITHDRAWN = "Den här länken är återkallad och kan inte användas. Be personalen om en ny."
+LINK_PROBLEMS = {
+    "unknown": LINK_UNKNOWN,
+    "used": LINK_USED,
+    "expired": LINK_EXPIRED,
+    "withdrawn": LINK_WITHDRAWN,
+}
+NO_LINK = (
+    "Hej! Här svarar du på enkäter från ditt samordningsförbund.\n\n"
+    "För att börja behöver du en länk eller QR-kod från personalen i din insats."
+)
+ALREADY_STARTED_OTHER = (
+    "Du har redan en enkät som inte är klar. Vi fortsätter med den. "
+    "Den nya länken är orörd och kan användas senare."
+)
+WELCOME_BACK = "Välkommen tillbaka! Vi fortsätter där du slutade."
+
+PAUSED = (
+    "Pausat. Dina svar är sparade.\n\n"
+    "Skriv /start eller något annat när du vill fortsätta."
+)
+NOTHING_TO_PAUSE = "Du har ingen pågående enkät just nu."
+CONFIRM_DELETE = (
+    "Vill du radera dina svar i den här enkäten? Det går inte att ångra. "
+    "Länken kan sedan användas igen."
+)
+DELETED = "Dina svar är raderade. Du kan öppna länken igen om du vill börja om."
+NOT_DELETED = "Inget raderades. Vi fortsätter där du var."
+NOTHING_TO_DELETE = "Du har inga osparade svar att radera."
+
+HELP = (
+    "Så här fungerar enkäten:\n\n"
+    "• Svara genom att trycka på knapparna under frågan.\n"
+    "• Tryck på Hoppa över om du inte vill svara på en fråga.\n"
+    "• Tryck på ← Föregående för att gå tillbaka.\n"
+    "• /avbryt pausar. Dina svar är sparade och du kan fortsätta senare.\n"
+    "• /radera tar bort dina svar i en enkät som inte är inskickad.\n"
+    "• /integritet berättar hur dina svar hanteras."
+)
+PRIVACY = (
+    "Så hanteras dina svar:\n\n"
+    "• Svaren sparas utan ditt namn, ditt Telegram-konto eller din länk.\n"
+    "• Vi sparar bara vilken månad du svarade, inte dag eller tid.\n"
+    "• Om du skriver ett personnummer, telefonnummer eller en e-postadress i ett svar "
+    "döljs det innan svaret sparas.\n"
+    "• Svaren redovisas bara sammanräknade. Grupper med färre än fem svar visas inte.\n"
+    "• Medan enkäten inte är klar kopplas den till chatten, så att du kan fortsätta. "
+    "Den kopplingen raderas när du skickar in, när du raderar, eller efter 14 dagar."
+)
+
+USE_BUTTONS = "Svara genom att trycka på en av knapparna under frågan. Här är frågan igen:"
+STALE_BUTTON = "Den knappen hör till en äldre fråga. Här är frågan du är på nu:"
+ONLY_TEXT = (
+    "Jag kan bara läsa text. Skriv ditt svar med bokstäver, eller tryck på Hoppa över."
+)
+NOT_UNDERSTOOD_MEDIA = "Jag kan bara läsa text och knapptryck. Här är frågan du är på:"
+EDITED_IGNORED = (
+    "Jag såg att du ändrade ett meddelande. Ändringar sparas inte. "
+    "Vill du ändra ett svar kan du göra det i översikten innan du skickar in."
+)
+TEXT_CUT = "Ditt svar var långt, så vi sparade de första {limit} tecknen."
+TEXT_MASKED = (
+    "Vi dolde ett personnummer, telefonnummer eller en e-postadress i ditt svar, "
+    "så att svaret förblir anonymt."
+)
+EMPTY_TEXT = "Svaret var tomt. Skriv några ord, eller tryck på Hoppa över."
+FIRST_QUESTION = "Det här är den första frågan."
+PRIVATE_ONLY = (
+    "Hej! Jag fungerar bara i privata chattar, så att svaren förblir anonyma. "
+    "Öppna din enkätlänk i en chatt direkt med mig. Jag lämnar den här gruppen nu."
+)
+REMINDER = (
+    "Hej! Du har en enkät som inte är klar. Dina svar är sparade. "
+    "Skriv /start när du vill fortsätta. Du behöver inte svara om du inte vill."
+)
+EXPIRED_SESSION = (
+    "Din enkät var inte klar på länge, så den är nu avslutad. "
+    "Svaren du gav är sparade anonymt. Tack!"
+)
+ERROR = "Något gick fel hos oss. Dina svar är sparade. Försök igen om en stund."
