@@ -212,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     usr = sub.add_parser("user", help="användare och roller",
                          description="Ge personal, samordnare och administratörer roller.")
     usr_sub = usr.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
-    p = usr_sub.add_parser("add", help="ge en roll", description="Ge en Telegram-användare en roll.")
+    p = usr_sub.add_parser(
+        "add", help="ge en roll", description="Ge en Telegram-användare en roll."
+    )
     p.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
     p.add_argument("--roll", choices=ROLES, default="admin", help="standard: admin")
     p.set_defaults(func=cmd_user_add)
