@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, deep_link
+from bot.qr import write_qr
 from questionnaires.model import QUESTIONNAIRE_IDS, QuestionnaireError, get
 from storage import ROLES, StorageError, Store, open_store
 
@@ -49,15 +50,6 @@ def resolve_bot_username(settings: Settings) -> str:
         return asyncio.run(fetch())
     except Exception as exc:
         raise CliError(f"Kunde inte fråga Telegram efter botens namn: {exc}") from exc
-
-
-def write_qr(url: str, path: Path) -> Path:
-    """Write a QR code PNG for `url` at `path`; return the path."""
-    import segno
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    segno.make(url, error="m").save(str(path), scale=10, border=4)
-    return path
 
 
 def cmd_insats_add(args: argparse.Namespace) -> int:

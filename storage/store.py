@@ -610,6 +610,13 @@ class Store:
             "DELETE FROM subscription WHERE telegram_id = ?", [telegram_id]
         ).rowcount > 0
 
+    def subscribed_since(self, telegram_id: int) -> date | None:
+        """Return the day the user subscribed to the monthly summary, or None."""
+        rows = list(
+            self.db.query("SELECT since FROM subscription WHERE telegram_id = ?", [telegram_id])
+        )
+        return date.fromisoformat(rows[0]["since"]) if rows else None
+
     def subscribers(self) -> list[int]:
         """Return the subscribed users who still hold the coordinator or admin role."""
         return [

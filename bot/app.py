@@ -1,0 +1,238 @@
+"""The composition root: build the Application, register handlers in order, start jobs, run.
+
+Handler order matters and is read top to bottom in `build_application`: group and channel
+chats are turned away first, then commands, then button taps, then typed text, then anything
+else a participant might send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot import participant, staff
+from bot.config import Settings
+from bot.participant import Deps
+from bot.survey import SurveyService
+from storage import Store
+
+log = logging.getLogger("enkatbot")
+
+MAX_CONCURRENT_UPDATES = 64
+
+
+class PerChatOrderedProcessor(BaseUpdateProcessor):
+    """Process updates of different chats concurrently, but one chat's updates in order.
+
+    A sequential bot makes every participant wait for every other participant's network
+    round trips; PTB's plain concurrent mode can reorder two quick taps from one phone.
+    Waiters on an asyncio.Lock are woken first-in first-out, and updates reach this
+    processor in the order Telegram sent them, so each chat keeps its order.
+    """
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        """Allow up to `max_concurrent_updates` updates in flight across all chats."""
+        super().__init__(max_concurrent_updates)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._users: defaultdict[int, int] = defaultdict(int)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable) -> None:
+        """Run the update's handlers while holding its chat's lock."""
+        chat_id = 0
+        if isinstance(update, Update) and update.effective_chat is not None:
+            chat_id = update.effective_chat.id
+        self._users[chat_id] += 1
+        try:
+            async with self._locks[chat_id]:
+                await coroutine
+        finally:
+            self._users[chat_id] -= 1
+            if self._users[chat_id] == 0:
+                # Forget idle chats so the lock table does not grow with every participant.
+                del self._users[chat_id]
+                self._locks.pop(chat_id, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+async def guard_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn away every update from a group or channel before any other handler sees it."""
+    chat = update.effective_chat
+    if chat is not None and chat.type != "private":
+        await participant.on_non_private(update, context)
+        raise ApplicationHandlerStop
+    user = update.effective_user
+    if user is not None and user.is_bot:
+        raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure without its content and tell the participant their answers are safe."""
+    err = context.error
+    log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, participant.t.ERROR)
+        except Exception:
+            log.error("event=error_reply_failed")
+
+
+async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Expire abandoned surveys and send the one reminder to quiet ones (daytime only)."""
+    d: Deps = context.application.bot_data["deps"]
+    store = d.service.store
+    expired = store.expire_sessions(d.settings.expiry_days)
+    if expired:
+        log.info("event=sessions_expired count=%d", expired)
+    from datetime import datetime
+
+    local_hour = datetime.now(ZoneInfo(d.settings.timezone)).hour
+    if not 9 <= local_hour < 19 and not context.application.bot_data.get("remind_any_hour"):
+        return  # nobody should be nudged about a survey in the middle of the night
+    for chat_id in store.due_reminders(d.settings.reminder_days):
+        await participant.send_reminder(context, chat_id)
+
+
+async def post_init(app: Application) -> None:
+    """Set the command menus and start the scheduled jobs."""
+    d: Deps = app.bot_data["deps"]
+    store = d.service.store
+    users = store.users()
+    known = {uid for uid, _ in users}
+    users += [(uid, "admin") for uid in sorted(d.settings.admins) if uid not in known]
+    await staff.set_commands(None, app.bot, users)
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(reminders_job, interval=3600, first=60, name="paminnelser")
+    from bot import reports
+
+    reports.schedule(app, d.settings)
+    log.info("event=started bot=%s users_with_roles=%d", app.bot.username, len(users))
+
+
+async def post_shutdown(app: Application) -> None:
+    """Close the database cleanly (the WAL is folded into the file)."""
+    d: Deps = app.bot_data["deps"]
+    d.service.store.close()
+    log.info("event=stopped")
+
+
+def build_application(settings: Settings, store: Store | None = None) -> Application:
+    """Return the fully wired Application for `settings` (not yet running)."""
+    token = settings.require_token()
+    store = store or Store(settings.db_path)
+    builder: ApplicationBuilder = (
+        Application.builder()
+        .token(token)
+        .concurrent_updates(PerChatOrderedProcessor())
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .request(HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=30))
+        .get_updates_request(HTTPXRequest(read_timeout=settings.poll_timeout + 15))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.api_url:
+        builder = builder.base_url(f"{settings.api_url}/bot").base_file_url(
+            f"{settings.api_url}/file/bot"
+        )
+    app = builder.build()
+    app.bot_data["deps"] = Deps(service=SurveyService(store), settings=settings)
+
+    app.add_handler(TypeHandler(Update, guard_private), group=-1)
+    private = filters.ChatType.PRIVATE
+    commands = [
+        ("start", participant.on_start),
+        ("avbryt", participant.on_pause),
+        ("radera", participant.on_delete),
+        ("hjalp", participant.on_help),
+        ("help", participant.on_help),
+        ("integritet", participant.on_privacy),
+        ("lank", staff.on_link),
+        ("insatser", staff.on_insatser),
+        ("ny_insats", staff.on_new_insats),
+        ("bjudin", staff.on_invite),
+        ("prenumerera", staff.on_subscribe),
+        ("avprenumerera", staff.on_unsubscribe),
+    ]
+    from bot import reports
+
+    commands.append(("rapport", reports.on_report))
+    for name, callback in commands:
+        app.add_handler(
+            CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE)
+        )
+    app.add_handler(CallbackQueryHandler(staff.on_staff_callback, pattern=r"^[LB]:"))
+    app.add_handler(CallbackQueryHandler(reports.on_report_callback, pattern=r"^R:"))
+    app.add_handler(CallbackQueryHandler(participant.on_callback))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, participant.on_edited))
+    app.add_handler(MessageHandler(filters.COMMAND & private, participant.on_unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & private, participant.on_text))
+    app.add_handler(
+        MessageHandler(private & ~filters.StatusUpdate.ALL, participant.on_other_message)
+    )
+    app.add_error_handler(on_error)
+    return app
+
+
+def configure_logging() -> None:
+    """Log one line per event to stderr; keep libraries from logging URLs with the token."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    # httpx logs every request URL, and Bot API URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def run(settings: Settings) -> None:
+    """Run the bot until stopped: long polling, or a webhook when ENKATBOT_WEBHOOK_URL is set."""
+    configure_logging()
+    app = build_application(settings)
+    if settings.webhook_url:
+        import secrets
+
+        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        url_path = "telegram"
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=url_path,
+            webhook_url=f"{settings.webhook_url.rstrip('/')}/{url_path}",
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    else:
+        app.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+            timeout=settings.poll_timeout,
+        )
+
+
+__all__ = ["PerChatOrderedProcessor", "build_application", "run", "time"]

@@ -1,0 +1,303 @@
+"""Handlers for staff, coordinators and administrators: links, insatser, invites, roles.
+
+Roles are checked on every command and every button tap; a button's data is never taken as
+proof of anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.config import deep_link
+from bot.participant import deps
+from bot.qr import qr_png
+from bot.texts import personal as p
+from storage import StorageError
+
+log = logging.getLogger("enkatbot.personal")
+
+RANK = {"staff": 1, "coordinator": 2, "admin": 3}
+
+PARTICIPANT_COMMANDS = [
+    BotCommand("start", "Börja eller fortsätt en enkät"),
+    BotCommand("hjalp", "Så fungerar enkäten"),
+    BotCommand("integritet", "Hur dina svar hanteras"),
+    BotCommand("avbryt", "Pausa enkäten"),
+    BotCommand("radera", "Radera svar som inte är inskickade"),
+]
+STAFF_COMMANDS = [
+    BotCommand("lank", "Skapa en enkätlänk och QR-kod"),
+    BotCommand("insatser", "Visa insatserna"),
+]
+COORDINATOR_COMMANDS = [
+    BotCommand("rapport", "Indikatorrapporten nu"),
+    BotCommand("prenumerera", "Få månadsrapporten"),
+    BotCommand("avprenumerera", "Sluta få månadsrapporten"),
+]
+ADMIN_COMMANDS = [
+    BotCommand("ny_insats", "Skapa en insats"),
+    BotCommand("bjudin", "Bjud in personal eller samordnare"),
+]
+
+
+def commands_for(role: str | None) -> list[BotCommand]:
+    """Return the command menu for a role (participants when None)."""
+    cmds = list(PARTICIPANT_COMMANDS)
+    rank = RANK.get(role or "", 0)
+    if rank >= 1:
+        cmds += STAFF_COMMANDS
+    if rank >= 2:
+        cmds += COORDINATOR_COMMANDS
+    if rank >= 3:
+        cmds += ADMIN_COMMANDS
+    return cmds
+
+
+def role_of(context: ContextTypes.DEFAULT_TYPE, user_id: int | None) -> str | None:
+    """Return the user's role: admin when listed in ENKATBOT_ADMINS, else the stored role."""
+    if user_id is None:
+        return None
+    d = deps(context)
+    if user_id in d.settings.admins:
+        return "admin"
+    return d.service.store.role_of(user_id)
+
+
+def _has(context: ContextTypes.DEFAULT_TYPE, update: Update, needed: str) -> bool:
+    user = update.effective_user
+    role = role_of(context, user.id if user else None)
+    return RANK.get(role or "", 0) >= RANK[needed]
+
+
+async def _refuse(update: Update, needed: str) -> None:
+    text = {"admin": p.NEEDS_ADMIN, "coordinator": p.NEEDS_COORDINATOR}.get(needed, p.NOT_ALLOWED)
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(text)
+
+
+async def set_commands(context: ContextTypes.DEFAULT_TYPE | None, bot: object,
+                       users: list[tuple[int, str]]) -> None:
+    """Set the default menu and a per-chat menu for every user with a role."""
+    await bot.set_my_commands(PARTICIPANT_COMMANDS, scope=BotCommandScopeDefault())  # type: ignore[attr-defined]
+    for user_id, role in users:
+        try:
+            await bot.set_my_commands(  # type: ignore[attr-defined]
+                commands_for(role), scope=BotCommandScopeChat(chat_id=user_id)
+            )
+        except BadRequest:
+            log.info("event=commands_not_set role=%s", role)  # user never opened the bot
+
+
+def role_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """Return the command help for the user's role, or None for participants."""
+    user = update.effective_user
+    role = role_of(context, user.id if user else None)
+    return p.HELP.get(role) if role else None
+
+
+async def staff_welcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Greet a staff member who writes without a survey; return False for anyone else."""
+    text = role_help(update, context)
+    if text is None or update.effective_message is None:
+        return False
+    await update.effective_message.reply_text(text)
+    return True
+
+
+async def redeem_invite(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:
+    """Use an invite link: give the user its role and their command menu."""
+    user = update.effective_user
+    message = update.effective_message
+    assert user is not None and message is not None
+    store = deps(context).service.store
+    role = store.redeem_invite(token, user.id)
+    if role is None:
+        await message.reply_text(p.INVITE_BAD)
+        return
+    if role in ("coordinator", "admin"):
+        store.subscribe(user.id)
+    log.info("event=invite_redeemed role=%s", role)
+    try:
+        await context.bot.set_my_commands(
+            commands_for(role), scope=BotCommandScopeChat(chat_id=user.id)
+        )
+    except TelegramError:
+        pass  # the menu is a convenience; the role itself is stored
+    await message.reply_text(
+        p.WELCOME_ROLE.format(role=p.ROLE_NAMES[role], help=p.HELP[role])
+    )
+
+
+async def on_insatser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/insatser: list the insatser."""
+    if not _has(context, update, "staff"):
+        await _refuse(update, "staff")
+        return
+    insatser = deps(context).service.store.list_insatser()
+    assert update.effective_message is not None
+    if not insatser:
+        await update.effective_message.reply_text(p.NO_INSATSER)
+        return
+    lines = [p.INSATSER_TITLE] + [f"• {i.name}" for i in insatser]
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+async def on_new_insats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ny_insats NAMN: create an insats (admins)."""
+    if not _has(context, update, "admin"):
+        await _refuse(update, "admin")
+        return
+    message = update.effective_message
+    assert message is not None
+    name = " ".join(context.args or [])
+    if not name.strip():
+        await message.reply_text(p.NEW_INSATS_USAGE)
+        return
+    try:
+        insats = deps(context).service.store.add_insats(name)
+    except StorageError as exc:
+        await message.reply_text(str(exc))
+        return
+    log.info("event=insats_created")
+    await message.reply_text(p.NEW_INSATS_DONE.format(name=insats.name))
+
+
+async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lank: choose an insats with buttons, then the questionnaire."""
+    if not _has(context, update, "staff"):
+        await _refuse(update, "staff")
+        return
+    message = update.effective_message
+    assert message is not None
+    insatser = deps(context).service.store.list_insatser()
+    if not insatser:
+        await message.reply_text(p.NO_INSATSER)
+        return
+    rows = [[InlineKeyboardButton(i.name, callback_data=f"L:i:{i.id}")] for i in insatser]
+    await message.reply_text(p.CHOOSE_INSATS, reply_markup=InlineKeyboardMarkup(rows))
+
+
+def _enkat_label(enkat: str) -> str:
+    return dict(p.ENKAT_CHOICES).get(enkat, enkat)
+
+
+async def on_staff_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle staff buttons: L:… for links, B:… for invites."""
+    query = update.callback_query
+    chat = update.effective_chat
+    assert query is not None and chat is not None
+    data = query.data or ""
+    kind = data[:1]
+    needed = "admin" if kind == "B" else "staff"
+    if not _has(context, update, needed):
+        await _refuse(update, needed)
+        return
+    await query.answer()
+    store = deps(context).service.store
+    parts = data.split(":")
+    try:
+        if kind == "L" and parts[1] == "i" and len(parts) == 3:
+            insats = store.get_insats_by_id(int(parts[2]))
+            if insats is None:
+                raise ValueError(data)
+            rows = [
+                [InlineKeyboardButton(label, callback_data=f"L:e:{insats.id}:{n}")]
+                for n, (_, label) in enumerate(p.ENKAT_CHOICES)
+            ]
+            await query.edit_message_text(
+                p.CHOOSE_ENKAT.format(insats=insats.name), reply_markup=InlineKeyboardMarkup(rows)
+            )
+            return
+        if kind == "L" and parts[1] == "e" and len(parts) == 4:
+            insats = store.get_insats_by_id(int(parts[2]))
+            enkat = p.ENKAT_CHOICES[int(parts[3])][0]
+            if insats is None:
+                raise ValueError(data)
+            await _send_link(update, context, insats.name, enkat)
+            return
+        if kind == "B" and len(parts) == 2 and parts[1] in RANK:
+            token = store.create_invite(parts[1])
+            url = deep_link(context.bot.username, token)
+            await query.edit_message_text(
+                p.INVITE_CREATED.format(role=p.ROLE_NAMES[parts[1]], url=url)
+            )
+            log.info("event=invite_created role=%s", parts[1])
+            return
+    except (ValueError, IndexError):
+        pass
+    await context.bot.send_message(chat.id, p.STALE)
+
+
+async def _send_link(update: Update, context: ContextTypes.DEFAULT_TYPE, insats: str,
+                     enkat: str) -> None:
+    d = deps(context)
+    chat = update.effective_chat
+    query = update.callback_query
+    assert chat is not None and query is not None
+    token = d.service.store.create_links(insats, enkat, valid_days=d.settings.link_valid_days)[0]
+    url = deep_link(context.bot.username, token)
+    expires = (datetime.now(UTC) + timedelta(days=d.settings.link_valid_days)).date().isoformat()
+    label = _enkat_label(enkat).split(" (")[0].lower()
+    await query.edit_message_text(p.LINK_DONE.format(insats=insats, enkat=label))
+    await context.bot.send_message(
+        chat.id, p.LINK_CREATED.format(insats=insats, enkat=label, expires=expires, url=url),
+        disable_web_page_preview=True,
+    )
+    await context.bot.send_photo(
+        chat.id,
+        qr_png(url),
+        caption=p.QR_CAPTION.format(insats=insats, enkat=label, expires=expires),
+    )
+    log.info("event=link_created enkat=%s", enkat)
+
+
+async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/bjudin: choose the role an invite link grants (admins)."""
+    if not _has(context, update, "admin"):
+        await _refuse(update, "admin")
+        return
+    assert update.effective_message is not None
+    rows = [
+        [InlineKeyboardButton(p.ROLE_NAMES[r].capitalize(), callback_data=f"B:{r}")]
+        for r in ("staff", "coordinator", "admin")
+    ]
+    await update.effective_message.reply_text(
+        p.CHOOSE_ROLE, reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/prenumerera: receive the monthly summary (coordinators)."""
+    if not _has(context, update, "coordinator"):
+        await _refuse(update, "coordinator")
+        return
+    assert update.effective_user is not None and update.effective_message is not None
+    store = deps(context).service.store
+    if store.role_of(update.effective_user.id) is None:
+        store.add_user(update.effective_user.id, "admin")  # an env admin gets a stored row
+    store.subscribe(update.effective_user.id)
+    await update.effective_message.reply_text(p.SUBSCRIBED)
+
+
+async def on_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/avprenumerera: stop the monthly summary."""
+    if not _has(context, update, "coordinator"):
+        await _refuse(update, "coordinator")
+        return
+    assert update.effective_user is not None and update.effective_message is not None
+    deps(context).service.store.unsubscribe(update.effective_user.id)
+    await update.effective_message.reply_text(p.UNSUBSCRIBED)

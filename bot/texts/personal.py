@@ -1,0 +1,70 @@
+"""What staff, coordinators and administrators read in the bot."""
+
+from __future__ import annotations
+
+ROLE_NAMES = {"admin": "administratör", "coordinator": "samordnare", "staff": "personal"}
+ENKAT_CHOICES = (
+    ("deltagare-pagaende", "Pågående (under insatsen)"),
+    ("deltagare-avslut", "Avslut (när insatsen slutar)"),
+    ("personal", "Personal (till kollegor)"),
+)
+
+NOT_ALLOWED = (
+    "Det här kommandot är bara för personal i insatserna. "
+    "Be en administratör om en inbjudan om du ska ha tillgång."
+)
+NEEDS_ADMIN = "Det här kan bara en administratör göra."
+NEEDS_COORDINATOR = "Det här kan bara samordnare och administratörer göra."
+NO_INSATSER = (
+    "Det finns inga insatser ännu. En administratör skapar en med /ny_insats NAMN."
+)
+CHOOSE_INSATS = "Vilken insats gäller länken?"
+CHOOSE_ENKAT = "Insats: {insats}\nVilken enkät ska deltagaren svara på?"
+LINK_CREATED = (
+    "Enkätlänk för {insats}, {enkat}.\n"
+    "Den kan användas en gång och gäller till {expires}.\n\n"
+    "{url}\n\n"
+    "Vidarebefordra länken till deltagaren, eller låt hen skanna QR-koden."
+)
+LINK_DONE = "Länk skapad: {insats}, {enkat}."
+QR_CAPTION = "QR-kod för {insats}, {enkat}. Gäller till {expires}."
+INSATSER_TITLE = "Insatser:"
+NEW_INSATS_USAGE = "Skriv namnet efter kommandot, till exempel: /ny_insats Steg framåt"
+NEW_INSATS_DONE = "Insatsen {name} är skapad. Personal kan nu skapa länkar till den med /lank."
+CHOOSE_ROLE = "Vilken roll ska den inbjudna få?"
+INVITE_CREATED = (
+    "Inbjudan som {role}. Den kan användas en gång och gäller i 7 dagar:\n\n{url}\n\n"
+    "Skicka länken till personen. När hen öppnar den får hen rollen."
+)
+INVITE_BAD = "Inbjudan gäller inte längre. Be om en ny."
+WELCOME_ROLE = "Välkommen! Du har nu rollen {role}.\n\n{help}"
+SUBSCRIBED = (
+    "Du får nu månadsrapporten den 1:a varje månad. Skriv /avprenumerera för att sluta."
+)
+UNSUBSCRIBED = "Du får inte längre månadsrapporten. Skriv /prenumerera för att börja igen."
+STALE = "Den knappen gäller inte längre. Börja om med kommandot."
+
+HELP = {
+    "staff": (
+        "Som personal kan du:\n"
+        "/lank – skapa en enkätlänk och QR-kod till en deltagare\n"
+        "/insatser – se insatserna\n"
+        "/hjalp – den här hjälpen"
+    ),
+    "coordinator": (
+        "Som samordnare kan du:\n"
+        "/rapport – få indikatorrapporten nu\n"
+        "/prenumerera och /avprenumerera – månadsrapporten den 1:a varje månad\n"
+        "/lank – skapa en enkätlänk och QR-kod\n"
+        "/insatser – se insatserna"
+    ),
+    "admin": (
+        "Som administratör kan du:\n"
+        "/ny_insats NAMN – skapa en insats\n"
+        "/bjudin – bjuda in personal, samordnare eller administratörer\n"
+        "/rapport – få indikatorrapporten nu\n"
+        "/prenumerera och /avprenumerera – månadsrapporten\n"
+        "/lank – skapa en enkätlänk och QR-kod\n"
+        "/insatser – se insatserna"
+    ),
+}
