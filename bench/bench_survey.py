@@ -1,0 +1,83 @@
+"""How fast a participant's step is: engine alone, and engine plus a committed SQLite write.
+
+Targets (a phone should never wait on us): an engine step well under 1 ms; an answer
+committed to disk (synchronous=FULL, WAL) under 20 ms at the 95th percentile, with 2,000
+unfinished surveys and 20,000 finished responses already in the file.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.survey import SurveyService
+from questionnaires import engine
+from questionnaires.model import Questionnaire, get
+from storage import open_store
+
+ENGINE_TARGET_MS = 1.0
+COMMIT_P95_TARGET_MS = 20.0
+
+
+def _walk(q: Questionnaire, rng: random.Random) -> int:
+    state = engine.start(q)
+    steps = 0
+    while (item := engine.current_item(q, state)) is not None:
+        value = None
+        if item.scale is not None:
+            value = rng.choice(item.scale.values)
+        elif rng.random() < 0.5:
+            value = "text"
+        state = engine.answer(q, state, value)
+        steps += 1
+    return steps
+
+
+def main() -> int:
+    """Print the figures; return 1 when a target is missed."""
+    rng = random.Random(1)
+    q = get("deltagare-avslut")
+    t0 = time.perf_counter()
+    steps = sum(_walk(q, rng) for _ in range(2000))
+    per_step = (time.perf_counter() - t0) / steps * 1000
+    print(f"engine: {per_step:.3f} ms per step over {steps} steps (target < {ENGINE_TARGET_MS})")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp) / "bench.db")
+        store.add_insats("Bench")
+        tokens = store.create_links("Bench", q.id, count=22_000)
+        service = SurveyService(store)
+        t0 = time.perf_counter()
+        for i, token in enumerate(tokens[:20_000]):
+            cur = service.open_link(10_000 + i, token).current
+            assert cur is not None
+            cur = service.begin(10_000 + i, cur)
+            for _ in range(5):
+                cur = service.answer(10_000 + i, cur, rng.choice(cur.item.scale.values))
+            service.submit(10_000 + i)
+        fill = time.perf_counter() - t0
+        print(f"filled 20,000 responses in {fill:.1f} s")
+        for i, token in enumerate(tokens[20_000:]):
+            service.open_link(50_000 + i, token)
+        timings = []
+        for i in range(500):
+            chat = 50_000 + i
+            cur = service.load(chat)
+            assert cur is not None
+            cur = service.begin(chat, cur)
+            t0 = time.perf_counter()
+            service.answer(chat, cur, "kvinna")
+            timings.append((time.perf_counter() - t0) * 1000)
+        p95 = statistics.quantiles(timings, n=20)[-1]
+        size = (Path(tmp) / "bench.db").stat().st_size / 1e6
+        store.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"commit: median {statistics.median(timings):.2f} ms, p95 {p95:.2f} ms "
+        f"(target < {COMMIT_P95_TARGET_MS}); database {size:.1f} MB; peak RSS {rss:.0f} MB"
+    )
+    return int(per_step > ENGINE_TARGET_MS or p95 > COMMIT_P95_TARGET_MS)
