@@ -525,6 +525,11 @@ class Store:
                     )
                 else:
                     self.db.execute("DELETE FROM response WHERE id = ?", [r["response_id"]])
+                    if r["link_hash"]:
+                        self.db.execute(
+                            "UPDATE link SET uses_left = uses_left + 1 WHERE token_hash = ?",
+                            [r["link_hash"]],
+                        )
             self.db.execute(
                 "DELETE FROM reminder WHERE quiet_since <= ?", [cutoff]
             )
