@@ -94,7 +94,7 @@ def run_chat(
         total = len(engine.asked_items(cur.q, cur.state.answers))
         out.write("\n" + t.greeting(cur.q, total).replace("Tryck på", "Tryck Enter för att") + "\n")
         if _ask("> ", read, out) is None:
-            out.write(t.PAUSED + "\n")
+            out.write(t.PAUSED_TERMINAL + "\n")
             return 0
         cur = service.begin(chat_id, cur)
 
@@ -104,7 +104,7 @@ def run_chat(
             ids = _show_overview(cur, out)
             choice = _ask("> ", read, out)
             if choice is None or choice.lower() == "q":
-                out.write(t.PAUSED + "\n")
+                out.write(t.PAUSED_TERMINAL + "\n")
                 return 0
             if choice.lower() == "s":
                 service.submit(chat_id)
@@ -120,7 +120,7 @@ def run_chat(
         values = _show_question(cur, out)
         choice = _ask("> ", read, out)
         if choice is None or choice.lower() == "q":
-            out.write(t.PAUSED + "\n")
+            out.write(t.PAUSED_TERMINAL + "\n")
             return 0
         if choice.lower() == "h":
             cur = service.answer(chat_id, cur, None)

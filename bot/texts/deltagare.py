@@ -88,6 +88,9 @@ PAUSED = (
     "Pausat. Dina svar är sparade.\n\n"
     "Skriv /start eller något annat när du vill fortsätta."
 )
+PAUSED_TERMINAL = (
+    "Pausat. Dina svar är sparade. Kör samma kommando igen när du vill fortsätta."
+)
 NOTHING_TO_PAUSE = "Du har ingen pågående enkät just nu."
 CONFIRM_DELETE = (
     "Vill du radera dina svar i den här enkäten? Det går inte att ångra. "
