@@ -16,19 +16,18 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from questionnaires.model import Item, Questionnaire
+from questionnaires.textclean import MAX_TEXT_LENGTH as MAX_TEXT_LENGTH
+from questionnaires.textclean import clean_text
 
 Answer = str | None
 """An option's value, a free text, or None for a skipped question."""
-
-MAX_TEXT_LENGTH = 1000
-"""Longest free-text answer kept; the front end cuts longer texts and says so."""
 
 
 class InvalidAnswer(ValueError):
     """An answer that does not fit the question being asked.
 
     `reason` is a stable code that front ends turn into a kind sentence:
-    ``"not_an_option"``, ``"empty_text"``, ``"text_too_long"``, ``"not_asked"``, ``"finished"``.
+    ``"not_an_option"``, ``"empty_text"``, ``"not_asked"``, ``"finished"``.
     """
 
     def __init__(self, reason: str, detail: str = "") -> None:
@@ -140,7 +139,8 @@ def validate(item: Item, value: Answer) -> Answer:
     """Return the answer to store for `item`, or raise InvalidAnswer.
 
     None (skip) is valid for every question. Options must be one of the item's scale values;
-    free text must be non-empty after trimming and at most MAX_TEXT_LENGTH characters.
+    free text is cleaned here, so no front end can store it unmasked: personnummer, phone
+    numbers and e-mail addresses masked, cut to MAX_TEXT_LENGTH; it must not be empty.
     """
     if value is None:
         return None
@@ -148,11 +148,9 @@ def validate(item: Item, value: Answer) -> Answer:
         if item.scale.option(value) is None:
             raise InvalidAnswer("not_an_option", f"{item.id}: {value!r}")
         return value
-    text = value.strip()
+    text = clean_text(value).text
     if not text:
         raise InvalidAnswer("empty_text", item.id)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InvalidAnswer("text_too_long", f"{item.id}: {len(text)} characters")
     return text
 
 

@@ -11,7 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from questionnaires.engine import MAX_TEXT_LENGTH
+MAX_TEXT_LENGTH = 1000
+"""Longest free-text answer kept; longer texts are cut and the front end says so."""
 
 MASK_PERSONNUMMER = "[personnummer]"
 MASK_PHONE = "[telefonnummer]"

@@ -361,3 +361,12 @@ def test_short_text_is_kept_as_written():
     cleaned = clean_text("  Att någon lyssnade på mig.\x00 ")
     assert cleaned == type(cleaned)(text="Att någon lyssnade på mig.", masked=False,
                                     truncated=False)
+
+
+def test_the_engine_itself_masks_free_text_so_no_front_end_can_store_it_raw():
+    q = get("deltagare-avslut")
+    state = engine.resume(q, {}, "avslut-fritext-1")
+    state = engine.answer(q, state, "Ring mig på 070-123 45 67 eller anna@example.se")
+    stored = state.answers["avslut-fritext-1"]
+    assert "070" not in stored and "anna@" not in stored
+    assert "[telefonnummer]" in stored and "[e-post]" in stored
