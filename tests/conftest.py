@@ -32,3 +32,16 @@ def store(db_path: Path):
 def avslut() -> Questionnaire:
     """Return the shipped deltagare-avslut questionnaire (the one with the 8 → 9–10 branch)."""
     return get("deltagare-avslut")
+
+
+@pytest.fixture
+def bot(tmp_path: Path):
+    """Yield the real bot (not yet started: call bot.start()) on a fake Bot API and a fresh DB.
+
+    At teardown the bot is stopped and its log checked for leaks and handler errors
+    (see tests/e2e.py).
+    """
+    from tests.e2e import bot_under_test
+
+    with bot_under_test(tmp_path) as running:
+        yield running
