@@ -52,7 +52,7 @@ from typing import Literal
 
 import pandas as pd
 
-from analysis.formatting import percent
+from analysis.formatting import percent, swedish_sort_key
 from analysis.periods import Period, measurement_year, measurement_year_of
 from questionnaires import model
 from questionnaires.model import Item, Questionnaire
@@ -433,7 +433,7 @@ class Dataset:
     @property
     def insatser(self) -> list[str]:
         """Return the insatser that have responses, sorted."""
-        return sorted(self.responses["insats"].unique().tolist(), key=str.casefold)
+        return sorted(self.responses["insats"].unique().tolist(), key=swedish_sort_key)
 
     def resolve_insats(self, insats: str) -> str:
         """Return the insats name as stored (case-insensitive match); raise UnknownInsatsError."""
@@ -571,7 +571,7 @@ class Selection:
                 if not hidden:
                     values = text_rows.loc[text_rows["item_id"] == it.id, "value"]
                     cleaned = (mask_personal_data(str(v).strip())[0] for v in values)
-                    texts = tuple(sorted((t for t in cleaned if t), key=str.casefold))
+                    texts = tuple(sorted((t for t in cleaned if t), key=swedish_sort_key))
                 out.append(
                     FreeTextFigures(
                         enkat=q.id,
@@ -596,12 +596,15 @@ def build_report(
     insats: str | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     compare_years: Sequence[int] | None = None,
+    allow_unknown_insats: bool = False,
 ) -> Report:
     """Return the report of a period: figures per indicator, question and group, free texts.
 
     Pass the two storage frames, or a ready Dataset (and answers=None). `insats` None means all
-    insatser; an unknown insats raises UnknownInsatsError. `compare_years` None compares with
-    the (at most three) latest measurement years before the period that have responses.
+    insatser; an insats without responses raises UnknownInsatsError, unless
+    `allow_unknown_insats`, which gives a report where every question has "Inga svar".
+    `compare_years` None compares with the latest measurement years before the period that
+    have responses; at most MAX_COMPARISON_YEARS are kept either way.
     """
     if period is None:
         raise TypeError("build_report needs a period")
@@ -609,13 +612,18 @@ def build_report(
         raise ValueError("Gränsen för små grupper måste vara minst 1.")
     data = responses if isinstance(responses, Dataset) else Dataset(responses, _need(answers))
     if insats is not None:
-        insats = data.resolve_insats(insats)
+        try:
+            insats = data.resolve_insats(insats)
+        except UnknownInsatsError:
+            if not allow_unknown_insats:
+                raise
     selection = data.select(period.months(), insats)
     shown = selection.figures(threshold)
 
-    years = (
-        _comparison_years(data, period, insats) if compare_years is None else sorted(compare_years)
-    )
+    if compare_years is None:
+        years = _comparison_years(data, period, insats)
+    else:
+        years = sorted(set(compare_years))[-MAX_COMPARISON_YEARS:]
     earlier: dict[int, tuple[Selection, dict[tuple[str, str], tuple[GroupFigures, ...]]]] = {}
     for year in years:
         sel = data.select(measurement_year(year).months(), insats)

@@ -14,6 +14,16 @@ JAMFORELSE_SAKNAS = "jämförelse saknas"
 REGISTERSTUDIE = "Mäts genom registerstudie"
 
 
+_SWEDISH_ORDER = str.maketrans(
+    {"å": "z\x01", "ä": "z\x02", "æ": "z\x02", "ö": "z\x03", "ø": "z\x03"}
+)
+
+
+def swedish_sort_key(text: str) -> str:
+    """Return a key that sorts text in Swedish alphabetical order (… x y z å ä ö)."""
+    return text.casefold().translate(_SWEDISH_ORDER)
+
+
 def percent(part: int, whole: int) -> int | None:
     """Return part/whole in whole percent rounded half up (87.5 → 88), or None when whole is 0.
 

@@ -1,0 +1,270 @@
+"""`enkatbot rapport`: the indicator report for a period as csv, xlsx, png, md or html.
+
+The command parses its arguments, reads the responses from storage, and calls the library
+(figures, table, workbook, charts, document); progress goes to stderr one line per stage.
+
+Output by format: csv, xlsx and html are one file at --out. md is a file at --out with its
+charts in a folder beside it (``<name>-diagram/``). png writes every chart as its own file
+into the folder --out (created if missing): ``<enkät>-fordelning.png`` and, when there are
+earlier years, ``<enkät>-jamforelse.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from analysis.figures import DEFAULT_THRESHOLD, DataError, Report, UnknownInsatsError, build_report
+from analysis.formatting import swedish_sort_key
+from analysis.periods import (
+    Period,
+    PeriodError,
+    measurement_year,
+    month_range,
+    parse_month,
+    single_month,
+)
+
+FORMATS: tuple[str, ...] = ("md", "csv", "xlsx", "png", "html")
+_SUFFIXES = {".md": "md", ".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}
+DEFAULT_DB = Path("data") / "enkatbot.db"
+
+Frames = tuple[pd.DataFrame, pd.DataFrame]
+FrameReader = Callable[[Path], "tuple[Frames, list[str]]"]
+
+
+class RapportError(Exception):
+    """A user error: one clear Swedish line on stderr and exit code 2."""
+
+
+def register(subparsers: Any) -> None:
+    """Add the `rapport` subcommand to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "rapport",
+        help="indikatorrapport för en period",
+        description=(
+            "Skriv indikatorrapporten för ett mätår (1 nov–31 okt, namngivet efter året det "
+            "slutar), en månad eller ett intervall av månader. Format: csv, xlsx och html blir "
+            "en fil; md blir en fil med diagrammen i en mapp bredvid; png skriver ett diagram "
+            "per enkät och typ i mappen --out."
+        ),
+    )
+    p.add_argument("--ar", type=int, metavar="ÅR", help="mätåret, t.ex. 2023 (nov 2022–okt 2023)")
+    p.add_argument("--manad", metavar="ÅÅÅÅ-MM", help="en månad")
+    p.add_argument("--fran", metavar="ÅÅÅÅ-MM", help="första månaden i ett intervall")
+    p.add_argument("--till", metavar="ÅÅÅÅ-MM", help="sista månaden i ett intervall")
+    p.add_argument("--insats", metavar="NAMN", help="bara en insats (standard: alla)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="md, csv, xlsx, png eller html (standard: efter filändelsen i --out)",
+    )
+    p.add_argument("--out", required=True, metavar="SÖKVÄG", help="fil, eller mapp för png")
+    # SUPPRESS keeps `enkatbot --db X rapport …` working: a default here would overwrite it.
+    p.add_argument(
+        "--db",
+        default=argparse.SUPPRESS,
+        metavar="FIL",
+        help="databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)",
+    )
+    p.add_argument(
+        "--troskel",
+        type=int,
+        metavar="N",
+        help="dölj grupper med färre svar än N (standard: ENKATBOT_SMA_GRUPPER eller 5)",
+    )
+    p.set_defaults(func=run_rapport)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `rapport` on its own (python -m analysis.cli ARGS); return the exit code."""
+    parser = argparse.ArgumentParser(prog="enkatbot")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["rapport", *(sys.argv[1:] if argv is None else argv)])
+    return run_rapport(args)
+
+
+def run_rapport(
+    args: argparse.Namespace,
+    *,
+    read_frames: FrameReader | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Build and write the report the arguments ask for; return the exit code (0, or 2).
+
+    `read_frames(db_path)` returns ((responses, answers), known insats names); by default it
+    reads the storage database.
+    """
+    err = stderr or sys.stderr
+
+    def say(line: str) -> None:
+        print(line, file=err, flush=True)
+
+    try:
+        period = parse_period(args)
+        fmt = _format(args)
+        out = Path(args.out)
+        threshold = _threshold(args)
+        db = _db_path(args)
+        if not db.exists():
+            raise RapportError(
+                f"Databasen {db} finns inte. Ange rätt fil med --db eller ENKATBOT_DB."
+            )
+        say(f"Läser svar från {db} …")
+        (responses, answers), known = (read_frames or read_store)(db)
+        say(f"Beräknar {period.label} …")
+        report = _report(responses, answers, period, args.insats, threshold, known)
+        written = write_report(report, fmt, out, say)
+    except (RapportError, PeriodError, DataError) as exc:
+        say(f"enkatbot rapport: {exc}")
+        return 2
+    say(f"Klart: {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def read_store(db: Path) -> tuple[Frames, list[str]]:
+    """Return the storage frames of every response and the names of all insatser."""
+    from storage import open_store
+
+    store = open_store(db)
+    try:
+        frames = store.response_frames()
+        names = [i.name for i in store.list_insatser(include_inactive=True)]
+    finally:
+        store.close()
+    return (frames[0], frames[1]), names  # type: ignore[return-value]
+
+
+def parse_period(args: argparse.Namespace) -> Period:
+    """Return the period from --ar, --manad or --fran/--till; raise PeriodError if unclear."""
+    ar, manad, fran, till = args.ar, args.manad, args.fran, args.till
+    if (fran is None) != (till is None):
+        raise PeriodError(
+            "Ange både --fran och --till, till exempel --fran 2023-03 --till 2023-06."
+        )
+    if manad is not None and fran is not None:
+        raise PeriodError("Ange antingen --manad eller --fran och --till, inte båda.")
+    if ar is None and manad is None and fran is None:
+        raise PeriodError("Ange en period: --ar 2023, --manad 2023-11 eller --fran och --till.")
+    year = measurement_year(ar) if ar is not None else None
+    if manad is not None:
+        period = single_month(manad)
+    elif fran is not None:
+        parse_month(fran)
+        parse_month(till)
+        period = month_range(fran, till)
+    else:
+        assert year is not None
+        return year
+    if year is not None and not (year.contains(period.start) and year.contains(period.end)):
+        raise PeriodError(f"Perioden {period.label} ligger inte i {year.label}.")
+    return period
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    suffix = Path(args.out).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    raise RapportError(
+        f"Kan inte avgöra formatet av {args.out!r}: ange --format ({', '.join(FORMATS)})."
+    )
+
+
+def _threshold(args: argparse.Namespace) -> int:
+    if args.troskel is not None:
+        value = args.troskel
+    else:
+        raw = os.environ.get("ENKATBOT_SMA_GRUPPER", "").strip()
+        try:
+            value = int(raw) if raw else DEFAULT_THRESHOLD
+        except ValueError:
+            raise RapportError(f"ENKATBOT_SMA_GRUPPER ska vara ett heltal, inte {raw!r}.") from None
+    if value < 1:
+        raise RapportError("Gränsen för små grupper (--troskel) måste vara minst 1.")
+    return value
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    db = getattr(args, "db", None)
+    return Path(db or os.environ.get("ENKATBOT_DB") or DEFAULT_DB)
+
+
+def _report(
+    responses: pd.DataFrame,
+    answers: pd.DataFrame,
+    period: Period,
+    insats: str | None,
+    threshold: int,
+    known: Sequence[str],
+) -> Report:
+    try:
+        return build_report(responses, answers, period, insats=insats, threshold=threshold)
+    except UnknownInsatsError as exc:
+        assert insats is not None
+        match = next((k for k in known if k.casefold() == insats.strip().casefold()), None)
+        if match is not None:
+            raise RapportError(f"Insatsen {match!r} har inga svar ännu.") from None
+        names = sorted({*known, *exc.valid}, key=swedish_sort_key)
+        listing = ", ".join(names) if names else "(inga insatser ännu)"
+        raise RapportError(f"Okänd insats {insats!r}. Insatser som finns: {listing}.") from None
+
+
+def write_report(report: Report, fmt: str, out: Path, say: Callable[[str], None]) -> list[Path]:
+    """Write the report in `fmt` to `out`; return the files written."""
+    if fmt == "csv":
+        from analysis.table import write_csv
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        say("Skriver CSV …")
+        write_csv(report, out)
+        return [out]
+    if fmt == "xlsx":
+        from analysis.workbook import write_workbook
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        say("Skriver arbetsbok …")
+        write_workbook(report, out)
+        return [out]
+
+    from analysis.charts import report_charts
+
+    def drawing(done: int, total: int) -> None:
+        say(f"Ritar diagram {done}/{total} …")
+
+    if fmt == "png":
+        if out.suffix.lower() == ".png" or (out.exists() and not out.is_dir()):
+            raise RapportError(
+                "Med --format png ska --out vara en mapp: varje diagram blir en egen PNG-fil."
+            )
+        charts = report_charts(report, drawing)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for chart in charts:
+            target = out / chart.filename
+            target.write_bytes(chart.png)
+            written.append(target)
+        if not written:
+            say("Inga diagram: det finns inga siffror att visa för perioden.")
+        return written
+
+    from analysis.document import write_html, write_markdown
+
+    charts = report_charts(report, drawing)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    say("Skriver rapporten …")
+    if fmt == "md":
+        return write_markdown(report, out, charts)
+    write_html(report, out, charts)
+    return [out]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
