@@ -22,7 +22,12 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # 6 or 8 digits of birth date, optional - or + separator, 4 digits; also with spaces.
 _PERSONNUMMER = re.compile(r"(?<!\d)(?:19|20)?\d{2}[01]\d[0-3]\d\s?[-+]?\s?\d{4}(?!\d)")
 # Swedish and international numbers: +46 70 123 45 67, 070-123 45 67, 08-123 456 78, 0701234567.
-_PHONE = re.compile(r"(?<![\w])(?:\+|00)?\d[\d\s\-()]{6,}\d(?![\w])")
+# A leading 0, + or 00 is required, so dates, years and amounts ("2023-05-12", "1 000 000 kr")
+# are left as the participant wrote them.
+_PHONE = re.compile(r"(?<![\w+])(?:\+|0)[\d\s\-()]{6,}\d(?![\w])")
+# Swedish mobile numbers (07x…) look like a personnummer of someone born in 2007; as a mobile
+# number is far likelier in a free-text answer, they are recognised first.
+_MOBILE = re.compile(r"(?<!\d)07\d[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -41,6 +46,7 @@ def mask_personal_data(text: str) -> tuple[str, bool]:
     The second value is True when anything was masked.
     """
     out = _EMAIL.sub(MASK_EMAIL, text)
+    out = _MOBILE.sub(MASK_PHONE, out)
     out = _PERSONNUMMER.sub(MASK_PERSONNUMMER, out)
 
     def phone(m: re.Match[str]) -> str:

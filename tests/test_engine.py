@@ -371,3 +371,14 @@ def test_the_engine_itself_masks_free_text_so_no_front_end_can_store_it_raw():
     stored = state.answers["avslut-fritext-1"]
     assert "070" not in stored and "anna@" not in stored
     assert "[telefonnummer]" in stored and "[e-post]" in stored
+
+
+@pytest.mark.parametrize(
+    "text", ["den 2023-05-12", "1 000 000 kr", "åren 2019 2020 2021", "10 000 kr"]
+)
+def test_dates_years_and_amounts_are_kept_as_written(text):
+    assert clean_text(text).text == text
+
+
+def test_a_mobile_number_is_called_a_phone_number_not_a_personnummer():
+    assert clean_text("ring 0701234567").text == "ring [telefonnummer]"
