@@ -662,7 +662,8 @@ class Store:
         """Return (responses, answers) as pandas DataFrames for reports.
 
         responses: response_id, enkat, version, insats, month, status (complete or partial);
-        answers: response_id, item_id, value (None where skipped). Unfinished surveys are left
+        answers: response_id, item_id, value (missing where skipped: test with pandas.isna, as
+        pandas 3 stores a missing string as NaN). Unfinished surveys are left
         out. Months are inclusive "YYYY-MM" bounds.
         """
         import pandas as pd
