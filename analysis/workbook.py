@@ -131,6 +131,7 @@ def _questionnaire_sheet(wb: Workbook, report: Report, info: QuestionnaireInfo) 
         f"{insats_label(report)}. {info.respondents} svar.",
     )
     row = 4
+    indicator_rows: list[int] = []
     for section in report.indicators:
         own = [q for q in section.questions if q.enkat == info.id]
         if not own:
@@ -139,6 +140,7 @@ def _questionnaire_sheet(wb: Workbook, report: Report, info: QuestionnaireInfo) 
         row += 1
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
         cell = ws.cell(row, 1, section.text)
+        indicator_rows.append(row)
         cell.alignment = _WRAP_TOP
         row += 1
         for col, header in enumerate(headers, 1):
@@ -157,10 +159,9 @@ def _questionnaire_sheet(wb: Workbook, report: Report, info: QuestionnaireInfo) 
     fixed = {2: TEXT_WIDTH}
     widths.apply(ws, fixed)
     total = sum(ws.column_dimensions[get_column_letter(c)].width for c in range(1, last_col + 1))
-    for r in range(1, ws.max_row + 1):
-        text = ws.cell(r, 1).value
-        if isinstance(text, str) and ws.cell(r, 1).alignment.wrap_text and r > 3:
-            ws.row_dimensions[r].height = _lines(text, total) * LINE_HEIGHT
+    # A merged cell does not grow with its text: give each indicator text the lines it needs.
+    for r in indicator_rows:
+        ws.row_dimensions[r].height = _lines(str(ws.cell(r, 1).value), total) * LINE_HEIGHT
     ws.freeze_panes = "A4"
 
 
@@ -306,4 +307,4 @@ def _about_sheet(wb: Workbook, report: Report) -> None:
         ws.row_dimensions[row].height = lines * LINE_HEIGHT
         row += 1
     ws.cell(row + 1, 1, "Gräns för små grupper").font = _BOLD
-    ws.cell(row + 1, 2, report.threshold)
+    ws.cell(row + 1, 2, report.threshold).alignment = Alignment(horizontal="left")

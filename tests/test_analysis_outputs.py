@@ -179,6 +179,16 @@ def test_workbook_columns_are_wide_enough_for_their_numbers(sample_report):
                     assert width >= len(str(cell.value)) + 1, (ws.title, cell.coordinate)
 
 
+def test_workbook_headers_have_room_for_two_lines(sample_report):
+    # "Varken eller" and "Klart positivt" wrap; a one-line row would show only half of them.
+    ws = _reopen(sample_report)["Deltagare avslut"]
+    headers = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Fråga"]
+    assert len(headers) == 8
+    for r in headers:
+        assert ws.row_dimensions[r].height >= 30
+        assert ws.cell(r, 7).value == "Varken eller" and ws.cell(r, 7).alignment.wrap_text
+
+
 def test_workbook_says_when_figures_are_hidden_and_hides_small_free_texts(sample_frames):
     report = build_report(*sample_frames, measurement_year(2024), insats="Kraftsamling")
     wb = _reopen(report)
