@@ -135,6 +135,8 @@ async def show(context: ContextTypes.DEFAULT_TYPE, chat_id: int, cur: Current,
                note: str | None = None) -> None:
     """Send what the participant should see now: greeting, question, or overview."""
     svc = deps(context).service
+    if cur.stage == "paused":
+        cur = svc.set_stage(chat_id, cur, "active")  # showing the question again resumes
     if note:
         await context.bot.send_message(chat_id, note)
     await _strip_buttons(context, chat_id, cur.message_id)
@@ -371,7 +373,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     item = cur.item
     if cur.stage != "active" or item is None or item.scale is not None:
-        await show(context, chat.id, cur, t.USE_BUTTONS if item is not None else None)
+        # After /avbryt, "anything" resumes (PAUSED says so): it must not become an answer.
+        note = t.WELCOME_BACK if cur.stage == "paused" else (
+            t.USE_BUTTONS if item is not None else None
+        )
+        await show(context, chat.id, cur, note)
         return
     cleaned = clean_text(message.text or "")
     if not cleaned.text:
@@ -418,10 +424,13 @@ async def on_pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     message = update.effective_message
     assert chat is not None and message is not None
-    cur = deps(context).service.load(chat.id)
+    svc = deps(context).service
+    cur = svc.load(chat.id)
     if cur is None:
         await message.reply_text(t.NOTHING_TO_PAUSE)
         return
+    if cur.stage == "active":
+        svc.set_stage(chat.id, cur, "paused")
     await _strip_buttons(context, chat.id, cur.message_id)
     await message.reply_text(t.PAUSED)
 
