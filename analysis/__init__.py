@@ -1,0 +1,10 @@
+"""Indicator figures, charts and exports from the stored responses.
+
+- `figures`: the figures of a period (tillfrågade, n, bands, svarsfrekvens, suppression).
+- `periods`, `formatting`, `texts`: measurement years and months, Swedish numbers and words.
+- `table` (csv), `workbook` (xlsx), `charts` (png), `document` (md, html): the outputs.
+- `summary`: the coordinators' monthly summary. `cli`: `enkatbot rapport`.
+- `sample`: a made-up data set for tests, screenshots and benchmarks.
+
+Only `cli` touches storage; nothing here imports the bot or Telegram.
+"""

@@ -47,7 +47,7 @@ or the year so far this month and last month) can be subtracted from each other.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import pandas as pd
@@ -301,7 +301,6 @@ class Report:
     indicators: tuple[IndicatorSection, ...]
     free_texts: tuple[FreeTextFigures, ...]
     comparison_years: tuple[int, ...] = ()
-    insatser: tuple[str, ...] = field(default=())
 
     def questions(self, enkat: str | None = None) -> Iterator[QuestionFigures]:
         """Yield the questions in indicator order, optionally those of one questionnaire only."""
@@ -569,7 +568,8 @@ class Selection:
                 hidden = 1 <= asked < threshold
                 texts: tuple[str, ...] = ()
                 if not hidden:
-                    values = text_rows.loc[text_rows["item_id"] == it.id, "value"]
+                    mine = (text_rows["item_id"] == it.id) & (text_rows["enkat"] == q.id)
+                    values = text_rows.loc[mine, "value"]
                     cleaned = (mask_personal_data(str(v).strip())[0] for v in values)
                     texts = tuple(sorted((t for t in cleaned if t), key=swedish_sort_key))
                 out.append(
@@ -679,7 +679,6 @@ def build_report(
         indicators=sections,
         free_texts=tuple(selection.free_texts(threshold)),
         comparison_years=tuple(years),
-        insatser=tuple(data.insatser),
     )
 
 

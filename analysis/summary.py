@@ -76,8 +76,9 @@ def build_monthly_summary(
 
     The year so far runs from the measurement year's first November through `month`. The
     indicators that moved most are compared with the same months of the year before, or, when
-    that year has no figures, with the year so far up to the month before. An insats without
-    responses gives a summary that says so.
+    that year has no figures, with the year so far up to the month before (only for
+    questionnaires with at least `threshold` new responses this month, since the difference
+    is this month's answers alone). An insats without responses gives a summary that says so.
     """
     parse_month(month)
     data = Dataset(responses, answers)
@@ -127,10 +128,15 @@ def _moves(
     now = pooled_positivt(report)
     y, m = parse_month(report.period.start)
     last_year = Period(month_key(y - 1, m), shift_month(month, -12), "intervall")
-    bases = [(last_year, "samma månader förra mätåret")]
+    new = data.select([month], insats).responses.groupby("enkat").size()
+    bases = [(last_year, "samma månader förra mätåret", frozenset(e for _, e in now))]
     if month != report.period.start:
-        bases.append((year_to_date(shift_month(month, -1)), "året hittills förra månaden"))
-    for period, label in bases:
+        # The year so far now minus the year so far last month is this month alone: compare
+        # only questionnaires with at least `threshold` new responses, or a move would show
+        # how a few people answered.
+        enough = frozenset(e for e, size in new.items() if size >= threshold)
+        bases.append((year_to_date(shift_month(month, -1)), "året hittills förra månaden", enough))
+    for period, label, allowed in bases:
         before = pooled_positivt(
             build_report(
                 data,
@@ -144,7 +150,10 @@ def _moves(
         moves = [
             Move(ind, enkat, percent(b[0], b[1]) or 0, percent(c[0], c[1]) or 0)
             for (ind, enkat), c in now.items()
-            if (b := before.get((ind, enkat))) and b[1] >= threshold and c[1] >= threshold
+            if enkat in allowed
+            and (b := before.get((ind, enkat)))
+            and b[1] >= threshold
+            and c[1] >= threshold
         ]
         if moves:
             moves.sort(key=lambda mv: (-abs(mv.change), mv.indicator, mv.enkat))

@@ -125,6 +125,15 @@ def test_without_last_year_it_compares_with_last_month():
     assert f"0{NBSP}% → 50{NBSP}%" in text
 
 
+def test_no_month_on_month_move_from_a_handful_of_new_responses():
+    f = Frames()
+    f.add("personal", {"personal-1": "lag"}, month="2024-11", times=6)
+    f.add("personal", {"personal-1": "hog"}, month="2024-12", times=2)
+    text = plain(build_monthly_summary(*f.frames(), "2024-12").text)
+    # 0 % → 25 % would tell that both December answers were positive.
+    assert "Störst förändring" not in text
+
+
 def test_small_questionnaires_and_insatser_are_listed_as_too_few():
     f = Frames()
     f.add("deltagare-avslut", {"avslut-1": "ofta"}, month="2025-02", times=8)
