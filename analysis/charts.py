@@ -15,12 +15,9 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 from matplotlib import transforms
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -66,10 +63,20 @@ class Chart:
     png: bytes
 
 
+def new_figure(width: float, height: float) -> Figure:
+    """Return a Figure drawn by Agg, without pyplot.
+
+    pyplot keeps global state and is not thread-safe; the bot may build summaries while it
+    serves other requests.
+    """
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -112,12 +119,10 @@ class _Layout:
         return pos
 
 
-def _frame(
-    rows: float, title: str, subtitle: str, handles: Sequence[Patch]
-) -> tuple[Figure, plt.Axes]:
+def _frame(rows: float, title: str, subtitle: str, handles: Sequence[Patch]) -> tuple[Figure, Axes]:
     header = 1.35
     height = header + 0.45 + 0.3 * rows
-    fig = plt.figure(figsize=(WIDTH_IN, height))
+    fig = new_figure(WIDTH_IN, height)
     top = 1 - header / height
     bottom = 0.45 / height
     ax = fig.add_axes((0.2, bottom, 0.77, top - bottom))
@@ -136,7 +141,7 @@ def _frame(
     return fig, ax
 
 
-def _finish_axes(ax: plt.Axes, layout: _Layout, fig: Figure) -> None:
+def _finish_axes(ax: Axes, layout: _Layout, fig: Figure) -> None:
     ax.set_xlim(0, 100)
     ax.set_ylim(layout.y, 0)
     ax.set_yticks([y for y, _ in layout.bars], [lab for _, lab in layout.bars], fontsize=9)
@@ -154,7 +159,7 @@ def _finish_axes(ax: plt.Axes, layout: _Layout, fig: Figure) -> None:
         ax.text(0.02, y, text, transform=blend, fontsize=10, fontweight="bold", va="top")
 
 
-def _segments(ax: plt.Axes, y: float, fig: GroupFigures) -> None:
+def _segments(ax: Axes, y: float, fig: GroupFigures) -> None:
     if fig.kind == "yes_no":
         parts = [("ja", fig.ja, None), ("nej", fig.nej, None)]
     else:
@@ -199,7 +204,7 @@ def _segments(ax: plt.Axes, y: float, fig: GroupFigures) -> None:
         left += width
 
 
-def _note(ax: plt.Axes, y: float, message: str) -> None:
+def _note(ax: Axes, y: float, message: str) -> None:
     ax.text(1, y, message, va="center_baseline", fontsize=9, color=MUTED, style="italic")
 
 

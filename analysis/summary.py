@@ -13,10 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.charts import distribution_chart, shows_anything
+from analysis.charts import distribution_chart, new_figure, shows_anything
 from analysis.figures import DEFAULT_THRESHOLD, Dataset, Report, build_report
 from analysis.formatting import number_text, percent, percent_text
 from analysis.periods import (
@@ -302,7 +301,7 @@ def _chart(report: Report) -> tuple[bytes, str]:
 
 
 def _placeholder(report: Report) -> bytes:
-    fig = plt.figure(figsize=(8, 2.2))
+    fig = new_figure(8, 2.2)
     fig.text(
         0.5,
         0.62,
@@ -321,7 +320,6 @@ def _placeholder(report: Report) -> bytes:
     )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
     return buffer.getvalue()
 
 
