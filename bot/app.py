@@ -126,7 +126,13 @@ async def post_init(app: Application) -> None:
     users += [(uid, "admin") for uid in sorted(d.settings.admins) if uid not in known]
     await staff.set_commands(None, app.bot, users)
     assert app.job_queue is not None
-    app.job_queue.run_repeating(reminders_job, interval=3600, first=60, name="paminnelser")
+    first_check = 60
+    if d.settings.remind_any_hour:
+        app.bot_data["remind_any_hour"] = True
+        first_check = 1
+    app.job_queue.run_repeating(
+        reminders_job, interval=3600, first=first_check, name="paminnelser"
+    )
     from bot import reports
 
     reports.schedule(app, d.settings)

@@ -69,6 +69,7 @@ class Settings:
     timezone: str = "Europe/Stockholm"
     link_valid_days: int = 30
     poll_timeout: int = 30
+    remind_any_hour: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -93,6 +94,9 @@ class Settings:
             timezone=env("ENKATBOT_TIDSZON") or "Europe/Stockholm",
             link_valid_days=_int("ENKATBOT_LANK_GILTIG_DAGAR", 30, 1),
             poll_timeout=_int("ENKATBOT_POLL_TIMEOUT", 30, 0),
+            # For tests and trials: remind at any hour, first check ~1 s after start.
+            remind_any_hour=(env("ENKATBOT_PAMINNELSE_ALLTID") or "").strip().lower()
+            in ("1", "true", "ja", "yes"),
         )
 
     def require_token(self) -> str:
