@@ -1,0 +1,78 @@
+"""The reminder job in the running bot: one reminder after quiet days, expiry after many.
+
+The job runs hourly and only in the daytime; ENKATBOT_PAMINNELSE_ALLTID=1 makes the bot run it
+about a second after start at any hour, so the real job can be watched end to end. The date
+rules themselves (Store.due_reminders, Store.expire_sessions) are tested in test_storage.py.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import pytest
+
+from bot.texts import deltagare as t
+from storage import open_store
+from tests.e2e import BotUnderTest, open_survey, question, walk
+
+pytestmark = pytest.mark.e2e
+
+ANY_HOUR = {"ENKATBOT_PAMINNELSE_ALLTID": "1"}
+
+
+def quiet_for(bot: BotUnderTest, chat_id: int, days: int) -> None:
+    """Make a chat's unfinished survey look untouched for `days` days."""
+    with closing(open_store(bot.db_path)) as store:
+        key = store.chat_key(chat_id)
+    shift = [f"-{days} days"]
+    bot.sql("UPDATE session SET last_active = date('now', ?) WHERE chat_key = ?", [*shift, key])
+    bot.sql("UPDATE reminder SET quiet_since = date('now', ?) WHERE chat_id = ?", [*shift, chat_id])
+
+
+def reminders(phone: object) -> int:
+    """Return how many reminders the phone has received."""
+    return sum(m.text == t.REMINDER for m in phone.messages)  # type: ignore[attr-defined]
+
+
+def test_a_quiet_survey_gets_exactly_one_reminder_and_an_abandoned_one_expires(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    quiet = bot.phone(730_006_001, "Tyra")
+    recent = bot.phone(730_006_002, "Ulla")
+    gone = bot.phone(730_006_003, "Viggo")
+    for phone in (quiet, recent, gone):
+        open_survey(phone, bot.link())
+        walk(phone, ["Kvinna", "Ofta"])
+        question(phone, 3, 14)
+    bot.stop()
+    quiet_for(bot, quiet.user_id, 3)
+    quiet_for(bot, recent.user_id, 1)
+    quiet_for(bot, gone.user_id, 20)
+
+    bot.start(**ANY_HOUR)
+    quiet.wait_for_text(t.REMINDER, timeout=15)
+    quiet.expect_silence(1.5)
+    recent.expect_silence(0.1)
+    gone.expect_silence(0.1)
+    assert (reminders(quiet), reminders(recent), reminders(gone)) == (1, 0, 0)
+    # Reminded: the chat id is forgotten until Tyra answers again. Expired: kept as partial.
+    assert bot.sql("SELECT chat_id FROM reminder ORDER BY 1") == [(recent.user_id,)]
+    assert bot.session_answers(quiet.user_id) == {"avslut-kon": "kvinna", "avslut-1": "ofta"}
+    assert bot.session_answers(gone.user_id) is None
+    (partial,) = bot.responses("partial")
+    assert partial[2] == {"avslut-kon": "kvinna", "avslut-1": "ofta"}
+
+    # A restart runs the job again at once; Tyra still has had exactly one reminder.
+    bot.stop()
+    bot.start(**ANY_HOUR)
+    quiet.expect_silence(2.5)
+    assert reminders(quiet) == 1
+
+    quiet.send("/start")
+    quiet.wait_for_text(t.WELCOME_BACK)
+    quiet.tap("Alltid", question(quiet, 3, 14))
+    question(quiet, 4, 14)
+    assert (quiet.user_id,) in bot.sql("SELECT chat_id FROM reminder")
+    gone.send("hej")
+    gone.wait_for_text(t.NO_LINK)
