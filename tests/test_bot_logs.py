@@ -1,0 +1,68 @@
+"""The bot's log says what happened without saying who answered what, even when things fail."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.texts import deltagare as t
+from tests.e2e import (
+    TOKEN,
+    BotUnderTest,
+    open_survey,
+    question,
+    sensitive_inputs,
+    submit,
+    wait_answered,
+    walk,
+)
+
+pytestmark = pytest.mark.e2e
+
+ANSWERS = [
+    "Vill inte svara", "För det mesta", "Sällan", "Aldrig", "Vet inte", "Alltid", "Ibland",
+    "Ofta", "Ja", "Sällan", "Aldrig",
+    "Min handläggare Birgitta Lundqvist på Arbetsförmedlingen Lidköping",
+    "Jag heter Kristoffer och mitt nummer är 19850412-1234",
+    "Hemlig synpunkt om praktikplatsen på Volvo",
+]
+
+
+def test_the_log_holds_no_answer_name_chat_id_or_token_even_after_errors(
+    bot: BotUnderTest,
+) -> None:
+    bot.expected_errors = True  # a failed send below is logged as a handler error, on purpose
+    bot.start()
+    token = bot.link()
+    kris = bot.phone(730_007_001, "Kristoffer")
+    open_survey(kris, token)
+    walk(kris, ANSWERS[:5])
+    sixth = question(kris, 6, 14)
+
+    # The next question cannot be sent: the participant is told the answer is safe.
+    bot.api.inject_error("sendMessage", status=502)
+    kris.tap(ANSWERS[5], sixth)
+    wait_answered(kris, sixth, ANSWERS[5])
+    kris.wait_for_text(t.ERROR)
+    kris.send("/start")
+    kris.wait_for_text(t.WELCOME_BACK)
+    # The long poll breaks once: PTB logs it with a traceback, which must not hold the token.
+    bot.api.inject_error("getUpdates", status=None)
+    walk(kris, ANSWERS[6:], first=7)
+    submit(kris)
+
+    log = bot.log
+    assert len(re.findall(r"event=answer ", log)) == len(ANSWERS)
+    assert "event=handler_error" in log and "event=submitted" in log
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    secrets = [
+        str(kris.user_id), kris.name, token, *ANSWERS,
+        "Birgitta", "Lundqvist", "Lidköping", "19850412", "Volvo",
+        "vill_inte_svara", "for_det_mesta", "sallan", "aldrig", "vet_inte", "ibland",
+    ]
+    assert set(sensitive_inputs(kris)) >= {token, ANSWERS[1], ANSWERS[-1]}
+    for secret in secrets:
+        assert re.search(rf"(?<!\w){re.escape(secret)}(?!\w)", log) is None, secret
+    # Chats are told apart by a short keyed hash, the same one across the whole conversation.
+    assert len(set(re.findall(r"chat=([0-9a-f]+)", log))) == 1
