@@ -1006,15 +1006,19 @@ class FakeBotAPI:
             return cq_id
 
     def _member_update(self, chat: _Chat, by: dict[str, Any], old: str, new: str) -> None:
-        new_member: dict[str, Any] = {"status": new, "user": dict(self.bot_user)}
-        if new == "kicked":
-            new_member["until_date"] = 0
+        def member(status: str) -> dict[str, Any]:
+            # Telegram always sends until_date (0 = forever) for a kicked member, old or new.
+            body: dict[str, Any] = {"status": status, "user": dict(self.bot_user)}
+            if status == "kicked":
+                body["until_date"] = 0
+            return body
+
         self._queue_update("my_chat_member", {
             "chat": chat.json(),
             "from": dict(by),
             "date": self._now(),
-            "old_chat_member": {"status": old, "user": dict(self.bot_user)},
-            "new_chat_member": new_member,
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
         })
 
     def _set_blocked(self, view: Phone, blocked: bool) -> None:
