@@ -41,6 +41,7 @@ ADMIN_ID = 730_000_007
 INSATS = "Steg framåt"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
+READY = "Application started"
 STEP = 20.0
 """Seconds to wait for one reply; generous, because 20 phones share a 2-core machine."""
 
@@ -93,12 +94,14 @@ class BotUnderTest:
                 [sys.executable, "-m", "bot.cli", "run"],
                 cwd=ROOT, env=clean, stdout=out, stderr=err, start_new_session=True,
             )
-        # deleteWebhook comes after post_init (command menus, jobs) and right before polling.
+        # PTB logs this once post_init (menus, jobs) has run and polling has begun; a SIGTERM
+        # before that, during PTB's bootstrap, makes run_polling exit with 1.
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the bot exited with {self.proc.returncode}\n{self.log}")
-            if any(c.time >= started for c in self.api.calls_of("deleteWebhook")):
+            if READY in self._log_path(self.runs).read_text("utf-8", "replace"):
+                assert any(c.time >= started for c in self.api.calls_of("getMe"))
                 return
             time.sleep(0.05)
         raise AssertionError(f"the bot did not start polling within {START_TIMEOUT}s\n{self.log}")
