@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -196,6 +197,19 @@ async def _mark_answered(context: ContextTypes.DEFAULT_TYPE, chat_id: int, messa
         pass  # the answer is stored; a message too old to edit only loses its check mark
 
 
+async def answer_query(query: CallbackQuery, text: str | None = None,
+                       show_alert: bool = False) -> None:
+    """Answer a button tap so the phone stops its spinner; a too-old query is no error.
+
+    Telegram refuses to answer a query after a short time, and every tap made while the bot
+    was down is that old when it comes back: the tap itself must still count.
+    """
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest:
+        log.info("event=callback_too_old")
+
+
 # -- handlers -----------------------------------------------------------------------------------
 
 
@@ -237,7 +251,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     chat = update.effective_chat
     assert query is not None and chat is not None
     # Callback queries must be answered, or the phone shows a spinner on the button.
-    await query.answer()
+    await answer_query(query)
     svc = deps(context).service
     data = query.data or ""
     cur = svc.load(chat.id)

@@ -21,7 +21,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import deep_link
-from bot.participant import deps
+from bot.participant import answer_query, deps
 from bot.qr import qr_png
 from bot.texts import personal as p
 from storage import StorageError
@@ -84,7 +84,7 @@ def _has(context: ContextTypes.DEFAULT_TYPE, update: Update, needed: str) -> boo
 async def _refuse(update: Update, needed: str) -> None:
     text = {"admin": p.NEEDS_ADMIN, "coordinator": p.NEEDS_COORDINATOR}.get(needed, p.NOT_ALLOWED)
     if update.callback_query:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_query(update.callback_query, text, show_alert=True)
     elif update.effective_message:
         await update.effective_message.reply_text(text)
 
@@ -206,7 +206,7 @@ async def on_staff_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if not _has(context, update, needed):
         await _refuse(update, needed)
         return
-    await query.answer()
+    await answer_query(query)
     store = deps(context).service.store
     parts = data.split(":")
     try:
