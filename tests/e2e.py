@@ -224,6 +224,18 @@ class BotUnderTest:
             assert needle not in log, f"the bot logged {needle!r}:\n{log[-6000:]}"
 
 
+def expire_callback_query(api: FakeBotAPI, query_id: str) -> None:
+    """Make answerCallbackQuery fail for this query, as Telegram does once a query is too old.
+
+    Telegram refuses to answer a callback query after a short time ("query is too old and
+    response timeout expired"), so every tap made while the bot was down is too old when the
+    bot comes back. FakeBotAPI has no clock for queries; marking the query answered makes it
+    give exactly that error.
+    """
+    with api._cond:
+        api._callbacks[query_id]["answered"] = True
+
+
 def sensitive_inputs(phone: Phone) -> list[str]:
     """Return what the phone typed or tapped that the log must never hold.
 

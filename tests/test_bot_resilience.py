@@ -8,6 +8,7 @@ from bot.texts import deltagare as t
 from tests.e2e import (
     BotUnderTest,
     expected_answers,
+    expire_callback_query,
     flat,
     open_survey,
     question,
@@ -85,6 +86,25 @@ def test_updates_sent_while_the_bot_is_down_are_processed_when_it_starts(
     newcomer.wait_for(lambda m: t.BUTTON_START in flat(m.buttons))
     assert bot.session_answers(wilma.user_id) == {
         "avslut-kon": "annat", "avslut-1": "ofta", "avslut-2": "alltid",
+    }
+
+
+def test_a_tap_made_while_the_bot_was_down_counts_though_its_query_is_too_old(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    ada = bot.phone(730_004_006, "Agneta")
+    open_survey(ada, bot.link())
+    walk(ada, AVSLUT[:2])
+    third = question(ada, 3, 14)
+    bot.stop()
+    expire_callback_query(bot.api, ada.tap("Sällan", third))
+
+    bot.start()
+    wait_answered(ada, third, "Sällan")
+    question(ada, 4, 14)
+    assert bot.session_answers(ada.user_id) == {
+        "avslut-kon": "annat", "avslut-1": "ofta", "avslut-2": "sallan",
     }
 
 
