@@ -160,9 +160,18 @@ def test_very_long_text_is_stored_cut_with_a_note(bot: BotUnderTest) -> None:
     # Personal data in a free text is masked before it is stored, and the participant is told.
     hugo.send("Ring mig på 070-123 45 67 eller mejla hugo@example.se")
     hugo.wait_for_text(t.TEXT_MASKED)
-    question(hugo, 12, 12)
+    last = question(hugo, 12, 12)
     stored = bot.session_answers(hugo.user_id)["avslut-fritext-2"]  # type: ignore[index]
     assert stored == "Ring mig på [telefonnummer] eller mejla [e-post]"
+
+    # Markup characters and emoji are text like any other, in the ✓ and in the overview.
+    tricky = "<b>Bättre</b> än <3 & 1 > 0 &amp; 🙂" + "🙂" * 300
+    hugo.send(tricky)
+    shown = wait_answered(hugo, last, "<b>Bättre</b> än <3 & 1 > 0 &amp; 🙂")
+    assert shown.entities[-1]["type"] == "bold"  # only the bot's own <b> became markup
+    hugo.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE) and tricky[:30] in m.text)
+    stored = bot.session_answers(hugo.user_id)["avslut-fritext-3"]  # type: ignore[index]
+    assert stored == tricky
 
 
 def test_edited_messages_change_no_answer(bot: BotUnderTest) -> None:
@@ -225,6 +234,16 @@ def test_unknown_used_expired_and_withdrawn_links_each_get_their_sentence(
         phone.wait_for_text(sentence)
         phone.expect_silence(0.3)
         assert bot.session_answers(phone.user_id) is None
+    # Two phones opening one link at the same moment: one survey starts, the other is told.
+    shared = bot.link()
+    first, second = bot.phone(730_002_015, "Märta"), bot.phone(730_002_016, "Nanna")
+    first.send(f"/start {shared}")
+    second.send(f"/start {shared}")
+    replies = [
+        phone.wait_for(lambda m: bool(m.text)).text.split("\n")[0] for phone in (first, second)
+    ]
+    assert sum(r.startswith("Hej! Det här är en kort enkät") for r in replies) == 1
+    assert replies.count(t.LINK_USED) == 1
     nobody = bot.phone(730_002_020, "Lova")
     nobody.send("/start")
     nobody.wait_for_text(t.NO_LINK)

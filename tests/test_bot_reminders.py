@@ -41,7 +41,8 @@ def test_a_quiet_survey_gets_exactly_one_reminder_and_an_abandoned_one_expires(
     quiet = bot.phone(730_006_001, "Tyra")
     recent = bot.phone(730_006_002, "Ulla")
     gone = bot.phone(730_006_003, "Viggo")
-    for phone in (quiet, recent, gone):
+    blocked = bot.phone(730_006_004, "Wendela")
+    for phone in (quiet, recent, gone, blocked):
         open_survey(phone, bot.link())
         walk(phone, ["Kvinna", "Ofta"])
         question(phone, 3, 14)
@@ -49,6 +50,8 @@ def test_a_quiet_survey_gets_exactly_one_reminder_and_an_abandoned_one_expires(
     quiet_for(bot, quiet.user_id, 3)
     quiet_for(bot, recent.user_id, 1)
     quiet_for(bot, gone.user_id, 20)
+    quiet_for(bot, blocked.user_id, 3)
+    blocked.block()  # the reminder cannot be delivered; the bot carries on
 
     bot.start(**ANY_HOUR)
     quiet.wait_for_text(t.REMINDER, timeout=15)
@@ -56,6 +59,9 @@ def test_a_quiet_survey_gets_exactly_one_reminder_and_an_abandoned_one_expires(
     recent.expect_silence(0.1)
     gone.expect_silence(0.1)
     assert (reminders(quiet), reminders(recent), reminders(gone)) == (1, 0, 0)
+    bot.api.wait_for_call("sendMessage", lambda c: c.params.get("chat_id") == blocked.user_id
+                          and c.status == 403)
+    assert reminders(blocked) == 0 and "event=reminder_undeliverable" in bot.log
     # Reminded: the chat id is forgotten until Tyra answers again. Expired: kept as partial.
     assert bot.sql("SELECT chat_id FROM reminder ORDER BY 1") == [(recent.user_id,)]
     assert bot.session_answers(quiet.user_id) == {"avslut-kon": "kvinna", "avslut-1": "ofta"}

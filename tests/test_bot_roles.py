@@ -115,6 +115,17 @@ def test_admin_invites_staff_who_makes_a_link_that_a_participant_uses(bot: BotUn
         p.LINK_DONE.format(insats="Nya vägar", enkat="pågående")
     ]
 
+    # Forged or outdated staff buttons make nothing and say so.
+    for data in ("L:i:999", "L:e:999:0", "L:e:1:7", "L:x"):
+        pia.tap_data(choose.message_id, data)
+        pia.wait_for_text(p.STALE)
+    refused = bot.api.wait_for_callback_answer(pia.tap_data(choose.message_id, "B:admin"))
+    assert (refused.text, refused.show_alert) == (p.NEEDS_ADMIN, True)
+    ada.tap_data(invite.message_id, "B:superuser")
+    ada.wait_for_text(p.STALE)
+    assert bot.sql("SELECT count(*) FROM link") == [(1,)]
+    assert bot.sql("SELECT count(*) FROM invite") == [(1,)]
+
     sam = bot.phone(730_003_004, "Samuel")
     sam.send(f"/start {found.group(1)}")
     sam.wait_for_text("Den har 11 frågor")
