@@ -150,9 +150,15 @@ def test_quick_taps_and_texts_from_one_chat_are_processed_in_order(bot: BotUnder
     # Three messages typed in a row answer the three free-text questions in that order.
     for text in ("Första svaret", "Andra svaret", "Tredje svaret"):
         zara.send(text)
-    zara.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
+    shown = zara.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
     answers = bot.session_answers(zara.user_id)
     assert answers is not None
     assert [answers[f"avslut-fritext-{n}"] for n in (1, 2, 3)] == [
         "Första svaret", "Andra svaret", "Tredje svaret",
     ]
+    # Skicka in tapped twice: one response, sent once.
+    zara.tap_data(shown.message_id, "submit")
+    zara.tap_data(shown.message_id, "submit")
+    zara.wait_for_text(t.THANKS)
+    zara.wait_for_text(t.NO_LINK)
+    assert len(bot.responses()) == 1 and bot.session_answers(zara.user_id) is None
