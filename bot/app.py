@@ -11,10 +11,11 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable
-from datetime import time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -93,12 +94,25 @@ async def guard_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure without its content and tell the participant their answers are safe."""
     err = context.error
+    if update is None and isinstance(err, NetworkError):
+        # Polling hiccups (timeouts, a dropped connection) are retried by PTB itself.
+        log.warning("event=network_error error=%s", type(err).__name__)
+        return
     log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await context.bot.send_message(update.effective_chat.id, participant.t.ERROR)
         except Exception:
             log.error("event=error_reply_failed")
+
+
+REMINDER_HOURS = range(9, 19)
+"""Local hours at which reminders go out: nobody is nudged about a survey at night."""
+
+
+def is_reminder_hour(now: datetime) -> bool:
+    """Return True when `now` (local time) is within the daytime window for reminders."""
+    return now.hour in REMINDER_HOURS
 
 
 async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -108,11 +122,9 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     expired = store.expire_sessions(d.settings.expiry_days)
     if expired:
         log.info("event=sessions_expired count=%d", expired)
-    from datetime import datetime
-
-    local_hour = datetime.now(ZoneInfo(d.settings.timezone)).hour
-    if not 9 <= local_hour < 19 and not context.application.bot_data.get("remind_any_hour"):
-        return  # nobody should be nudged about a survey in the middle of the night
+    now = datetime.now(ZoneInfo(d.settings.timezone))
+    if not is_reminder_hour(now) and not context.application.bot_data.get("remind_any_hour"):
+        return
     for chat_id in store.due_reminders(d.settings.reminder_days):
         await participant.send_reminder(context, chat_id)
 
@@ -241,4 +253,4 @@ def run(settings: Settings) -> None:
         )
 
 
-__all__ = ["PerChatOrderedProcessor", "build_application", "run", "time"]
+__all__ = ["PerChatOrderedProcessor", "build_application", "is_reminder_hour", "run"]

@@ -257,7 +257,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     cur = svc.load(chat.id)
     if cur is None:
         await _strip_buttons(context, chat.id, query.message.message_id if query.message else None)
-        await context.bot.send_message(chat.id, t.NO_LINK)
+        await context.bot.send_message(chat.id, t.BUTTON_OF_ENDED_SURVEY)
         return
     action, _, rest = data.partition(":")
     tapped = query.message.message_id if query.message else None

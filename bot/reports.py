@@ -16,7 +16,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.participant import Deps, deps
+from bot.participant import Deps, answer_query, deps
 from bot.texts import samordnare as s
 
 log = logging.getLogger("enkatbot.rapport")
@@ -174,7 +174,7 @@ async def on_report_callback(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if not _is_coordinator(context, update):
         await _refuse(update, "coordinator")
         return
-    await query.answer()
+    await answer_query(query)
     d = deps(context)
     parts = (query.data or "").split(":")
     try:

@@ -306,7 +306,7 @@ def test_pause_help_privacy_and_delete(bot: BotUnderTest) -> None:
     assert bot.sql("SELECT count(*) FROM answer") == [(0,)]
     assert bot.sql("SELECT count(*) FROM reminder") == [(0,)]
     maja.tap_data(current.message_id, "a:avslut-2:ofta")  # a button left from before
-    maja.wait_for_text(t.NO_LINK)
+    maja.wait_for_text(t.BUTTON_OF_ENDED_SURVEY)
 
     # The link works again after /radera.
     open_survey(maja, token)

@@ -160,5 +160,5 @@ def test_quick_taps_and_texts_from_one_chat_are_processed_in_order(bot: BotUnder
     zara.tap_data(shown.message_id, "submit")
     zara.tap_data(shown.message_id, "submit")
     zara.wait_for_text(t.THANKS)
-    zara.wait_for_text(t.NO_LINK)
+    zara.wait_for_text(t.BUTTON_OF_ENDED_SURVEY)
     assert len(bot.responses()) == 1 and bot.session_answers(zara.user_id) is None

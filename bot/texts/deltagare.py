@@ -145,8 +145,8 @@ REMINDER = (
     "Hej! Du har en enkät som inte är klar. Dina svar är sparade. "
     "Skriv /start när du vill fortsätta. Du behöver inte svara om du inte vill."
 )
-EXPIRED_SESSION = (
-    "Din enkät var inte klar på länge, så den är nu avslutad. "
-    "Svaren du gav är sparade anonymt. Tack!"
+BUTTON_OF_ENDED_SURVEY = (
+    "Den knappen hör till en enkät som redan är inskickad eller avslutad. "
+    "Du behöver inte göra något mer. Vill du svara på en ny enkät behöver du en ny länk."
 )
 ERROR = "Något gick fel hos oss. Dina svar är sparade. Försök igen om en stund."
