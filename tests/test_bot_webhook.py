@@ -1,0 +1,91 @@
+"""Webhook mode: with ENKATBOT_WEBHOOK_URL set, the real bot registers its webhook with a secret
+token, answers updates POSTed to it, and turns away POSTs without the secret."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from bot.texts import deltagare as t
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "hemlig-webhook-nyckel_123"
+PUBLIC_URL = "https://enkat.example.se/bot"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(port: int, update: dict, secret: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/telegram", data=json.dumps(update).encode(), headers=headers
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def _start_update(update_id: int, user_id: int, text: str) -> dict:
+    user = {"id": user_id, "is_bot": False, "first_name": "Wilma"}
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Wilma"},
+            "from": user,
+            "text": text,
+            "entities": entities,
+        },
+    }
+
+
+def test_webhook_mode_registers_the_secret_and_only_trusts_it(bot):
+    port = _free_port()
+    token = bot.link("deltagare-pagaende")
+    wilma = bot.api.phone(1001, "Wilma", started=True)
+    bot.phones.append(wilma)
+    bot.start(
+        ENKATBOT_WEBHOOK_URL=PUBLIC_URL,
+        ENKATBOT_WEBHOOK_SECRET=SECRET,
+        ENKATBOT_WEBHOOK_LISTEN="127.0.0.1",
+        ENKATBOT_WEBHOOK_PORT=str(port),
+    )
+    call = bot.api.wait_for_call("setWebhook", timeout=20)
+    assert call.params["url"] == f"{PUBLIC_URL}/telegram"
+    assert call.params["secret_token"] == SECRET
+    assert not call.params.get("drop_pending_updates")
+    assert bot.api.calls_of("getUpdates") == []  # no long polling beside the webhook
+
+    deadline = time.monotonic() + 20
+    while True:  # the webhook server comes up just after setWebhook
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert time.monotonic() < deadline, "the webhook server never listened"
+            time.sleep(0.1)
+
+    forged = _post(port, _start_update(1, 1001, f"/start {token}"), secret="fel")
+    missing = _post(port, _start_update(2, 1001, f"/start {token}"), secret=None)
+    assert forged == 403 and missing == 403
+    wilma.expect_silence(1)
+
+    assert _post(port, _start_update(3, 1001, f"/start {token}"), secret=SECRET) == 200
+    greeting = wilma.wait_for_text(t.BUTTON_START)
+    assert greeting.buttons == [[t.BUTTON_START]]
