@@ -16,6 +16,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.constants import ParseMode
@@ -372,11 +373,42 @@ async def _edit_markup(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message
     deps(context).service.remember_message(chat_id, msg.message_id)
 
 
+TELEGRAM_MAX_MESSAGE = 4096
+SPLIT_WINDOW_SECONDS = 2
+
+
+def _remember_if_split(context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
+    # Telegram apps send a paste longer than 4096 characters as several messages, seconds
+    # apart. The answer is already cut to MAX_TEXT_LENGTH, so the rest is not an answer to
+    # the next question. Kept in memory only: a restart merely forgets the window.
+    if len(message.text or "") >= TELEGRAM_MAX_MESSAGE and context.chat_data is not None:
+        context.chat_data["split_until"] = message.date.timestamp() + SPLIT_WINDOW_SECONDS
+
+
+def _is_continuation(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bool:
+    if context.chat_data is None:
+        return False
+    until = context.chat_data.get("split_until")
+    if until is None:
+        return False
+    if message.date.timestamp() <= until:
+        context.chat_data["split_until"] = (
+            message.date.timestamp() + SPLIT_WINDOW_SECONDS
+            if len(message.text or "") >= TELEGRAM_MAX_MESSAGE else None
+        )
+        return True
+    context.chat_data.pop("split_until", None)
+    return False
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle typed text: a free-text answer, or a nudge back to the buttons."""
     chat = update.effective_chat
     message = update.effective_message
     assert chat is not None and message is not None
+    if _is_continuation(context, message):
+        log.info("event=split_text_continuation_dropped chat=%s", tag(context, chat.id))
+        return
     svc = deps(context).service
     cur = svc.load(chat.id)
     if cur is None:
@@ -400,6 +432,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     before = cur
     cur = svc.answer(chat.id, cur, cleaned.text)
     log.info("event=answer chat=%s enkat=%s item=%s", tag(context, chat.id), cur.q.id, item.id)
+    _remember_if_split(context, message)
     await _mark_answered(context, chat.id, before.message_id, before, item, cleaned.text)
     notes = []
     if cleaned.masked:

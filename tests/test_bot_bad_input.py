@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.texts import deltagare as t
@@ -148,14 +150,22 @@ def test_very_long_text_is_stored_cut_with_a_note(bot: BotUnderTest) -> None:
     walk(hugo, ["Man", *["Ibland"] * 7, "Nej"])
     free = question(hugo, 10, 12)
     long_text = ("Det här är en lång berättelse om stödet. " * 130)[:5000]
-    hugo.send(long_text)
+    # A Telegram app sends a 5000-character paste as two messages: 4096 characters, then 904.
+    hugo.send(long_text[:4096])
+    hugo.send(long_text[4096:])
     shown = wait_answered(hugo, free, long_text[:40])
     assert len(shown.text) < 600  # the ✓ shows a short excerpt, not 5000 characters
     hugo.wait_for_text(t.TEXT_CUT.format(limit=MAX_TEXT_LENGTH))
     question(hugo, 11, 12)
-    stored = bot.session_answers(hugo.user_id)["avslut-fritext-1"]  # type: ignore[index]
-    assert len(stored) == MAX_TEXT_LENGTH and stored.endswith("…")
-    assert long_text.startswith(stored[:-1].rstrip())
+    stored = bot.session_answers(hugo.user_id)  # type: ignore[assignment]
+    assert len(stored["avslut-fritext-1"]) == MAX_TEXT_LENGTH  # type: ignore[index]
+    assert stored["avslut-fritext-1"].endswith("…")  # type: ignore[index]
+    assert long_text.startswith(stored["avslut-fritext-1"][:-1].rstrip())  # type: ignore[index]
+    # The paste's second part is not taken as the answer to the next question.
+    hugo.expect_silence(1)
+    assert "avslut-fritext-2" not in stored
+    assert "avslut-fritext-2" not in bot.session_answers(hugo.user_id)  # type: ignore[operator]
+    time.sleep(1.5)  # a person reads the next question before answering it
 
     # Personal data in a free text is masked before it is stored, and the participant is told.
     hugo.send("Ring mig på 070-123 45 67 eller mejla hugo@example.se")
