@@ -136,7 +136,7 @@ async def post_init(app: Application) -> None:
     users = store.users()
     known = {uid for uid, _ in users}
     users += [(uid, "admin") for uid in sorted(d.settings.admins) if uid not in known]
-    await staff.set_commands(None, app.bot, users)
+    await staff.set_commands(app.bot, users)
     assert app.job_queue is not None
     first_check = 60
     if d.settings.remind_any_hour:

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, deep_link
@@ -147,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     if args.db:
-        settings = Settings(**{**settings.__dict__, "db_path": Path(args.db)})
+        settings = replace(settings, db_path=Path(args.db))
     settings.require_token()
     run(settings)
     return 0

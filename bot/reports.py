@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ContextTypes
 
+from analysis.summary import MonthlySummary, build_monthly_summary
 from bot.config import Settings
 from bot.participant import Deps, answer_query, deps
 from bot.texts import samordnare as s
@@ -57,25 +58,21 @@ def next_run(now: datetime, settings: Settings) -> datetime:
     return due_date(f"{local.year:04d}-{local.month:02d}", settings)
 
 
-def build_summary(d: Deps, month: str, insats: str | None = None) -> object:
+def build_summary(d: Deps, month: str, insats: str | None = None) -> MonthlySummary:
     """Return the analysis MonthlySummary for `month` (the year so far), optionally one insats."""
-    from analysis.summary import build_monthly_summary
-
     responses, answers = d.service.store.response_frames()
     return build_monthly_summary(
         responses, answers, month, insats=insats, threshold=d.settings.threshold
     )
 
 
-async def send_summary(context: ContextTypes.DEFAULT_TYPE | Application, chat_id: int,
-                       summary: object) -> None:
+async def send_summary(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
+                       summary: MonthlySummary) -> None:
     """Send a summary as three messages: the text, the chart, the workbook."""
     bot = context.bot
-    await bot.send_message(chat_id, summary.text, parse_mode=ParseMode.HTML)  # type: ignore[attr-defined]
-    await bot.send_photo(chat_id, summary.chart_png, caption=summary.chart_caption)  # type: ignore[attr-defined]
-    await bot.send_document(  # type: ignore[attr-defined]
-        chat_id, summary.workbook, filename=summary.workbook_filename  # type: ignore[attr-defined]
-    )
+    await bot.send_message(chat_id, summary.text, parse_mode=ParseMode.HTML)
+    await bot.send_photo(chat_id, summary.chart_png, caption=summary.chart_caption)
+    await bot.send_document(chat_id, summary.workbook, filename=summary.workbook_filename)
 
 
 async def deliver_due(context: ContextTypes.DEFAULT_TYPE, now: datetime | None = None) -> int:

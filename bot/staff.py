@@ -10,6 +10,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
@@ -89,13 +90,12 @@ async def _refuse(update: Update, needed: str) -> None:
         await update.effective_message.reply_text(text)
 
 
-async def set_commands(context: ContextTypes.DEFAULT_TYPE | None, bot: object,
-                       users: list[tuple[int, str]]) -> None:
+async def set_commands(bot: Bot, users: list[tuple[int, str]]) -> None:
     """Set the default menu and a per-chat menu for every user with a role."""
-    await bot.set_my_commands(PARTICIPANT_COMMANDS, scope=BotCommandScopeDefault())  # type: ignore[attr-defined]
+    await bot.set_my_commands(PARTICIPANT_COMMANDS, scope=BotCommandScopeDefault())
     for user_id, role in users:
         try:
-            await bot.set_my_commands(  # type: ignore[attr-defined]
+            await bot.set_my_commands(
                 commands_for(role), scope=BotCommandScopeChat(chat_id=user_id)
             )
         except BadRequest:
