@@ -79,10 +79,8 @@ class SurveyService:
         existing = self.store.get_session(chat_id)
         check = self.store.check_link(token)
         if existing is not None:
-            kind: OpenKind = (
-                "resumed" if check.token_hash and check.token_hash == _link_of(self, chat_id)
-                else "other_in_progress"
-            )
+            same_link = check.token_hash == self.store.session_link_hash(chat_id)
+            kind: OpenKind = "resumed" if check.token_hash and same_link else "other_in_progress"
             return Opened(kind=kind, current=self._current(existing))
         if check.problem is not None:
             return Opened(kind=check.problem, current=None)
@@ -132,6 +130,3 @@ class SurveyService:
         """Delete the unfinished answers; return False when there were none."""
         return self.store.discard_session(chat_id)
 
-
-def _link_of(service: SurveyService, chat_id: int) -> str | None:
-    return service.store.session_link_hash(chat_id)
