@@ -18,6 +18,7 @@ from telegram.ext import Application, ContextTypes
 from analysis.summary import MonthlySummary, build_monthly_summary
 from bot.config import Settings
 from bot.participant import Deps, answer_query, deps
+from bot.staff import require_role
 from bot.texts import samordnare as s
 
 log = logging.getLogger("enkatbot.rapport")
@@ -124,13 +125,6 @@ def schedule(app: Application, settings: Settings) -> None:
 # -- /rapport ------------------------------------------------------------------------------------
 
 
-def _is_coordinator(context: ContextTypes.DEFAULT_TYPE, update: Update) -> bool:
-    from bot.staff import RANK, role_of
-
-    user = update.effective_user
-    return RANK.get(role_of(context, user.id if user else None) or "", 0) >= RANK["coordinator"]
-
-
 def period_choices(today: date) -> list[tuple[str, str]]:
     """Return (month, label) choices for /rapport: last month, this year so far, last year."""
     from analysis.periods import measurement_year_of, month_name
@@ -146,10 +140,7 @@ def period_choices(today: date) -> list[tuple[str, str]]:
 
 async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/rapport: choose a period, then an insats, and get the summary now."""
-    from bot.staff import _refuse
-
-    if not _is_coordinator(context, update):
-        await _refuse(update, "coordinator")
+    if not await require_role(update, context, "coordinator"):
         return
     assert update.effective_message is not None
     rows = [
@@ -163,13 +154,10 @@ async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_report_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle /rapport's buttons: R:p:<month> then R:i:<month>:<insats id or 0>."""
-    from bot.staff import _refuse
-
     query = update.callback_query
     chat = update.effective_chat
     assert query is not None and chat is not None
-    if not _is_coordinator(context, update):
-        await _refuse(update, "coordinator")
+    if not await require_role(update, context, "coordinator"):
         return
     await answer_query(query)
     d = deps(context)

@@ -82,6 +82,17 @@ def _has(context: ContextTypes.DEFAULT_TYPE, update: Update, needed: str) -> boo
     return RANK.get(role or "", 0) >= RANK[needed]
 
 
+async def require_role(update: Update, context: ContextTypes.DEFAULT_TYPE, needed: str) -> bool:
+    """Return True when the user holds `needed` or a higher role; else refuse politely.
+
+    Checked on every command and every button tap: button data is never proof of a role.
+    """
+    if _has(context, update, needed):
+        return True
+    await _refuse(update, needed)
+    return False
+
+
 async def _refuse(update: Update, needed: str) -> None:
     text = {"admin": p.NEEDS_ADMIN, "coordinator": p.NEEDS_COORDINATOR}.get(needed, p.NOT_ALLOWED)
     if update.callback_query:
@@ -144,8 +155,7 @@ async def redeem_invite(update: Update, context: ContextTypes.DEFAULT_TYPE, toke
 
 async def on_insatser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/insatser: list the insatser."""
-    if not _has(context, update, "staff"):
-        await _refuse(update, "staff")
+    if not await require_role(update, context, "staff"):
         return
     insatser = deps(context).service.store.list_insatser()
     assert update.effective_message is not None
@@ -158,8 +168,7 @@ async def on_insatser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def on_new_insats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ny_insats NAMN: create an insats (admins)."""
-    if not _has(context, update, "admin"):
-        await _refuse(update, "admin")
+    if not await require_role(update, context, "admin"):
         return
     message = update.effective_message
     assert message is not None
@@ -178,8 +187,7 @@ async def on_new_insats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/lank: choose an insats with buttons, then the questionnaire."""
-    if not _has(context, update, "staff"):
-        await _refuse(update, "staff")
+    if not await require_role(update, context, "staff"):
         return
     message = update.effective_message
     assert message is not None
@@ -203,8 +211,7 @@ async def on_staff_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     data = query.data or ""
     kind = data[:1]
     needed = "admin" if kind == "B" else "staff"
-    if not _has(context, update, needed):
-        await _refuse(update, needed)
+    if not await require_role(update, context, needed):
         return
     await answer_query(query)
     store = deps(context).service.store
@@ -267,8 +274,7 @@ async def _send_link(update: Update, context: ContextTypes.DEFAULT_TYPE, insats:
 
 async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/bjudin: choose the role an invite link grants (admins)."""
-    if not _has(context, update, "admin"):
-        await _refuse(update, "admin")
+    if not await require_role(update, context, "admin"):
         return
     assert update.effective_message is not None
     rows = [
@@ -282,8 +288,7 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/prenumerera: receive the monthly summary (coordinators)."""
-    if not _has(context, update, "coordinator"):
-        await _refuse(update, "coordinator")
+    if not await require_role(update, context, "coordinator"):
         return
     assert update.effective_user is not None and update.effective_message is not None
     store = deps(context).service.store
@@ -295,8 +300,7 @@ async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def on_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/avprenumerera: stop the monthly summary."""
-    if not _has(context, update, "coordinator"):
-        await _refuse(update, "coordinator")
+    if not await require_role(update, context, "coordinator"):
         return
     assert update.effective_user is not None and update.effective_message is not None
     deps(context).service.store.unsubscribe(update.effective_user.id)
