@@ -134,14 +134,19 @@ async def _strip_buttons(context: ContextTypes.DEFAULT_TYPE, chat_id: int, messa
 
 
 async def show(context: ContextTypes.DEFAULT_TYPE, chat_id: int, cur: Current,
-               note: str | None = None) -> None:
-    """Send what the participant should see now: greeting, question, or overview."""
+               note: str | None = None, *, tidy_old: bool = True) -> None:
+    """Send what the participant should see now: greeting, question, or overview.
+
+    The message that showed the previous step loses its buttons first, unless the caller
+    already edited it (`tidy_old=False`): a second edit would only be refused by Telegram.
+    """
     svc = deps(context).service
     if cur.stage == "paused":
         cur = svc.set_stage(chat_id, cur, "active")  # showing the question again resumes
     if note:
         await context.bot.send_message(chat_id, note)
-    await _strip_buttons(context, chat_id, cur.message_id)
+    if tidy_old:
+        await _strip_buttons(context, chat_id, cur.message_id)
     if cur.stage == "greeting":
         total = len(engine.asked_items(cur.q, cur.state.answers))
         msg = await context.bot.send_message(
@@ -276,7 +281,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             return
         cur = svc.begin(chat.id, cur)
         await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, Current(cur.q, cur.state, cur.stage, None))
+        await show(context, chat.id, cur, tidy_old=False)
         return
     if cur.stage == "confirm_delete":
         if action != "del" or rest not in ("yes", "no"):
@@ -289,7 +294,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             return
         cur = svc.set_stage(chat.id, cur, "active")
         await _edit_plain(context, chat.id, tapped, t.NOT_DELETED)
-        await show(context, chat.id, Current(cur.q, cur.state, cur.stage, None))
+        await show(context, chat.id, cur, tidy_old=False)
         return
 
     if action in ("a", "skip"):
@@ -307,7 +312,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         cur = svc.answer(chat.id, cur, answer_value)
         log.info("event=answer chat=%s enkat=%s item=%s", tag(context, chat.id), cur.q.id, item.id)
         await _mark_answered(context, chat.id, tapped, before, item, answer_value)
-        await show(context, chat.id, Current(cur.q, cur.state, cur.stage, None))
+        await show(context, chat.id, cur, tidy_old=False)
         return
     if action == "back":
         expected = item.id if item is not None else "*"
@@ -320,7 +325,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await context.bot.send_message(chat.id, t.FIRST_QUESTION)
             return
         await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, Current(cur.q, cur.state, cur.stage, None))
+        await show(context, chat.id, cur, tidy_old=False)
         return
     if item is not None:
         await stale()
@@ -335,7 +340,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await _edit_markup(context, chat.id, tapped, t.CHOOSE_CHANGE, change_keyboard(cur))
     elif action == "review":
         await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, Current(cur.q, cur.state, cur.stage, None))
+        await show(context, chat.id, cur, tidy_old=False)
     elif action == "goto":
         try:
             cur = svc.goto(chat.id, cur, rest)
@@ -343,7 +348,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await stale()
             return
         await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, Current(cur.q, cur.state, cur.stage, None))
+        await show(context, chat.id, cur, tidy_old=False)
     else:
         await stale()
 
@@ -439,8 +444,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         notes.append(t.TEXT_MASKED)
     if cleaned.truncated:
         notes.append(t.TEXT_CUT.format(limit=engine.MAX_TEXT_LENGTH))
-    await show(context, chat.id, Current(cur.q, cur.state, cur.stage, None),
-               "\n\n".join(notes) or None)
+    await show(context, chat.id, cur, "\n\n".join(notes) or None, tidy_old=False)
 
 
 async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,7 +16,7 @@ from questionnaires.engine import SurveyState
 from questionnaires.model import Item, Questionnaire, QuestionnaireError, get
 from storage import Session, Store
 
-Stage = Literal["greeting", "active", "paused", "confirm_delete", "choose_change"]
+Stage = Literal["greeting", "active", "paused", "confirm_delete"]
 
 
 @dataclass(frozen=True)
