@@ -7,7 +7,7 @@ database before the call returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
@@ -79,8 +79,8 @@ class SurveyService:
         existing = self.store.get_session(chat_id)
         check = self.store.check_link(token)
         if existing is not None:
-            same_link = check.token_hash == self.store.session_link_hash(chat_id)
-            kind: OpenKind = "resumed" if check.token_hash and same_link else "other_in_progress"
+            same_link = check.token_hash is not None and check.token_hash == existing.link_hash
+            kind: OpenKind = "resumed" if same_link else "other_in_progress"
             return Opened(kind=kind, current=self._current(existing))
         if check.problem is not None:
             return Opened(kind=check.problem, current=None)
@@ -92,7 +92,7 @@ class SurveyService:
         self.store.save_progress(
             chat_id, state.answers, state.current, stage=stage, remind=self.remind
         )
-        return Current(q=cur.q, state=state, stage=stage, message_id=cur.message_id)
+        return replace(cur, state=state, stage=stage)
 
     def begin(self, chat_id: int, cur: Current) -> Current:
         """Leave the greeting: the first question (or where the chat left off) is asked."""
@@ -116,7 +116,7 @@ class SurveyService:
     def set_stage(self, chat_id: int, cur: Current, stage: Stage) -> Current:
         """Move to another stage (e.g. confirming /radera) without touching the answers."""
         self.store.update_session(chat_id, stage=stage)
-        return Current(q=cur.q, state=cur.state, stage=stage, message_id=cur.message_id)
+        return replace(cur, stage=stage)
 
     def remember_message(self, chat_id: int, message_id: int) -> None:
         """Record which message shows the current question, so it can be edited later."""

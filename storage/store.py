@@ -56,6 +56,7 @@ class Session:
     current_item: str | None
     message_id: int | None
     answers: Mapping[str, str | None]
+    link_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,7 @@ class Store:
             current_item=row["current_item"],
             message_id=row["message_id"],
             answers=answers,
+            link_hash=row["link_hash"],
         )
 
     def save_progress(
@@ -418,11 +420,6 @@ class Store:
                 "ON CONFLICT (chat_id) DO UPDATE SET quiet_since = excluded.quiet_since",
                 [chat_id, today.isoformat()],
             )
-
-    def session_link_hash(self, chat_id: int) -> str | None:
-        """Return the hash of the link the chat's unfinished survey was opened with."""
-        row = self._session_row(self.chat_key(chat_id))
-        return row["link_hash"] if row else None
 
     def update_session(
         self, chat_id: int, *, stage: str | None = None, message_id: int | None = None
