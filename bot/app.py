@@ -31,7 +31,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import participant, staff
+from bot import participant, reports, staff
 from bot.config import Settings
 from bot.participant import Deps
 from bot.survey import SurveyService
@@ -123,7 +123,7 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if expired:
         log.info("event=sessions_expired count=%d", expired)
     now = datetime.now(ZoneInfo(d.settings.timezone))
-    if not is_reminder_hour(now) and not context.application.bot_data.get("remind_any_hour"):
+    if not is_reminder_hour(now) and not d.settings.remind_any_hour:
         return
     for chat_id in store.due_reminders(d.settings.reminder_days):
         await participant.send_reminder(context, chat_id)
@@ -140,13 +140,10 @@ async def post_init(app: Application) -> None:
     assert app.job_queue is not None
     first_check = 60
     if d.settings.remind_any_hour:
-        app.bot_data["remind_any_hour"] = True
         first_check = 1
     app.job_queue.run_repeating(
         reminders_job, interval=3600, first=first_check, name="paminnelser"
     )
-    from bot import reports
-
     reports.schedule(app, d.settings)
     log.info("event=started bot=%s users_with_roles=%d", app.bot.username, len(users))
 
@@ -194,10 +191,8 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         ("bjudin", staff.on_invite),
         ("prenumerera", staff.on_subscribe),
         ("avprenumerera", staff.on_unsubscribe),
+        ("rapport", reports.on_report),
     ]
-    from bot import reports
-
-    commands.append(("rapport", reports.on_report))
     for name, callback in commands:
         app.add_handler(
             CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE)
