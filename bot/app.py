@@ -169,10 +169,9 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if settings.api_url:
-        builder = builder.base_url(f"{settings.api_url}/bot").base_file_url(
-            f"{settings.api_url}/file/bot"
-        )
+    urls = settings.bot_api_urls()
+    if urls:
+        builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     app = builder.build()
     app.bot_data["deps"] = Deps(service=SurveyService(store), settings=settings)
 

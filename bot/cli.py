@@ -38,13 +38,7 @@ def resolve_bot_username(settings: Settings) -> str:
     from telegram import Bot
 
     async def fetch() -> str:
-        kwargs = {}
-        if settings.api_url:
-            kwargs = {
-                "base_url": f"{settings.api_url}/bot",
-                "base_file_url": f"{settings.api_url}/file/bot",
-            }
-        async with Bot(settings.token or "", **kwargs) as bot:
+        async with Bot(settings.token or "", **settings.bot_api_urls()) as bot:
             return bot.username
 
     try:

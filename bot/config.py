@@ -99,6 +99,15 @@ class Settings:
             in ("1", "true", "ja", "yes"),
         )
 
+    def bot_api_urls(self) -> dict[str, str]:
+        """Return PTB's base_url and base_file_url for TELEGRAM_API_URL ({} for Telegram's own).
+
+        With them the bot calls {TELEGRAM_API_URL}/bot{token}/{method}.
+        """
+        if not self.api_url:
+            return {}
+        return {"base_url": f"{self.api_url}/bot", "base_file_url": f"{self.api_url}/file/bot"}
+
     def require_token(self) -> str:
         """Return the bot token, or raise ConfigError telling how to get one from BotFather."""
         if not self.token:

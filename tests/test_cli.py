@@ -342,3 +342,20 @@ def test_chat_with_an_unknown_enkat(run):
     code, _, err = run("chat", "--enkat", "okand")
     assert code != 0
     assert "deltagare-avslut" in err
+
+
+def test_link_create_asks_the_bot_api_for_the_username_when_only_a_token_is_set(
+    run, monkeypatch
+):
+    """With TELEGRAM_API_URL set, getMe goes to that server, as the running bot's calls do."""
+    from tests.botapi import FakeBotAPI
+
+    with FakeBotAPI(token="123456:TEST", bot_username="forbundets_enkatbot") as api:
+        monkeypatch.delenv("TELEGRAM_BOT_USERNAME")
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST")
+        monkeypatch.setenv("TELEGRAM_API_URL", api.base_url)
+        assert run("insats", "add", "Steg framåt")[0] == 0
+        code, out, err = run("link", "create", "--insats", "Steg framåt", "--enkat", "personal")
+        assert api.calls_of("getMe"), "the username was not asked of the configured server"
+    assert code == 0, err
+    assert re.fullmatch(r"https://t\.me/forbundets_enkatbot\?start=[A-Za-z0-9_-]{22,64}\n", out)
