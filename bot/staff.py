@@ -255,9 +255,12 @@ async def _send_link(update: Update, context: ContextTypes.DEFAULT_TYPE, insats:
     chat = update.effective_chat
     query = update.callback_query
     assert chat is not None and query is not None
-    token = d.service.store.create_links(insats, enkat, valid_days=d.settings.link_valid_days)[0]
+    now = datetime.now(UTC)  # one clock reading: the date shown is the expiry stored
+    token = d.service.store.create_links(
+        insats, enkat, valid_days=d.settings.link_valid_days, now=now
+    )[0]
     url = deep_link(context.bot.username, token)
-    expires = (datetime.now(UTC) + timedelta(days=d.settings.link_valid_days)).date().isoformat()
+    expires = (now + timedelta(days=d.settings.link_valid_days)).date().isoformat()
     label = _enkat_label(enkat).split(" (")[0].lower()
     await query.edit_message_text(p.LINK_DONE.format(insats=insats, enkat=label))
     await context.bot.send_message(
