@@ -442,44 +442,45 @@ class Store:
 
         Returns False when the chat had no unfinished survey (already submitted).
         """
-        return self._close_session(chat_id, "complete", today=today)
-
-    def _close_session(self, chat_id: int, status: str, *, today: date | None = None) -> bool:
-        key = self.chat_key(chat_id)
-        today = today or _today()
-        with self.transaction():
-            row = self._session_row(key)
-            if row is None:
-                return False
-            self.db.execute(
-                "UPDATE response SET status = ?, month = ? WHERE id = ?",
-                [status, _month(today), row["response_id"]],
-            )
-            self.db.execute("DELETE FROM session WHERE chat_key = ?", [key])
-            self.db.execute("DELETE FROM reminder WHERE chat_id = ?", [chat_id])
-        self.checkpoint()
-        return True
+        return self._end_for_chat(chat_id, "complete", today or _today())
 
     def discard_session(self, chat_id: int) -> bool:
         """Delete the chat's unfinished answers (/radera); the link can be used again.
 
         Returns False when there was nothing to delete.
         """
+        return self._end_for_chat(chat_id, None, _today())
+
+    def _end_for_chat(self, chat_id: int, status: str | None, today: date) -> bool:
         key = self.chat_key(chat_id)
         with self.transaction():
             row = self._session_row(key)
             if row is None:
                 return False
-            self.db.execute("DELETE FROM session WHERE chat_key = ?", [key])
-            self.db.execute("DELETE FROM response WHERE id = ?", [row["response_id"]])
+            self._end_session(row, status, today)
             self.db.execute("DELETE FROM reminder WHERE chat_id = ?", [chat_id])
-            if row["link_hash"]:
-                self.db.execute(
-                    "UPDATE link SET uses_left = uses_left + 1 WHERE token_hash = ?",
-                    [row["link_hash"]],
-                )
         self.checkpoint()
         return True
+
+    def _end_session(self, row: Mapping[str, object], status: str | None, today: date) -> None:
+        """End one session inside the caller's transaction: the chat link goes, always.
+
+        With a `status` the response is kept as that (complete, partial) in today's month;
+        with None it is deleted with its answers and its link's use is given back.
+        """
+        self.db.execute("DELETE FROM session WHERE chat_key = ?", [row["chat_key"]])
+        if status is not None:
+            self.db.execute(
+                "UPDATE response SET status = ?, month = ? WHERE id = ?",
+                [status, _month(today), row["response_id"]],
+            )
+            return
+        self.db.execute("DELETE FROM response WHERE id = ?", [row["response_id"]])
+        if row["link_hash"]:
+            self.db.execute(
+                "UPDATE link SET uses_left = uses_left + 1 WHERE token_hash = ?",
+                [row["link_hash"]],
+            )
 
     def due_reminders(self, after_days: int, today: date | None = None) -> list[int]:
         """Return the chat ids whose survey has waited `after_days` days; forget them.
@@ -504,32 +505,18 @@ class Store:
         """
         today = today or _today()
         cutoff = (today - timedelta(days=after_days)).isoformat()
-        rows = list(
-            self.db.query(
-                "SELECT session.chat_key, session.response_id, session.link_hash, "
-                "(SELECT count(*) FROM answer WHERE answer.response_id = session.response_id) "
-                "AS n FROM session WHERE last_active <= ?",
-                [cutoff],
-            )
-        )
         with self.transaction():
-            for r in rows:
-                self.db.execute("DELETE FROM session WHERE chat_key = ?", [r["chat_key"]])
-                if r["n"]:
-                    self.db.execute(
-                        "UPDATE response SET status = 'partial', month = ? WHERE id = ?",
-                        [_month(today), r["response_id"]],
-                    )
-                else:
-                    self.db.execute("DELETE FROM response WHERE id = ?", [r["response_id"]])
-                    if r["link_hash"]:
-                        self.db.execute(
-                            "UPDATE link SET uses_left = uses_left + 1 WHERE token_hash = ?",
-                            [r["link_hash"]],
-                        )
-            self.db.execute(
-                "DELETE FROM reminder WHERE quiet_since <= ?", [cutoff]
+            rows = list(
+                self.db.query(
+                    "SELECT session.chat_key, session.response_id, session.link_hash, "
+                    "EXISTS (SELECT 1 FROM answer WHERE answer.response_id = session.response_id)"
+                    " AS answered FROM session WHERE last_active <= ?",
+                    [cutoff],
+                )
             )
+            for r in rows:
+                self._end_session(r, "partial" if r["answered"] else None, today)
+            self.db.execute("DELETE FROM reminder WHERE quiet_since <= ?", [cutoff])
         if rows:
             self.checkpoint()
         return len(rows)
