@@ -131,7 +131,7 @@ def about(report: Report) -> list[tuple[str, str]]:
         (
             "Fritextsvar",
             f"Visas för samtliga i bokstavsordning och döljs om färre än {t} fick frågan. "
-            "Personnummer, telefonnummer och e-postadresser är maskerade.",
+            "Personnummer, telefonnummer, e-postadresser, namn och adresser är maskerade.",
         ),
         (
             "Jämförelse",

@@ -113,8 +113,8 @@ PRIVACY = (
     "Så hanteras dina svar:\n\n"
     "• Svaren sparas utan ditt namn, ditt Telegram-konto eller din länk.\n"
     "• Vi sparar bara vilken månad du svarade, inte dag eller tid.\n"
-    "• Om du skriver ett personnummer, telefonnummer eller en e-postadress i ett svar "
-    "döljs det innan svaret sparas.\n"
+    "• Om du skriver ett personnummer, telefonnummer, en e-postadress, ditt namn eller "
+    "din adress i ett svar döljs det innan svaret sparas.\n"
     "• Svaren redovisas bara sammanräknade. Grupper med färre än fem svar visas inte.\n"
     "• Medan enkäten inte är klar kopplas den till chatten, så att du kan fortsätta. "
     "Den kopplingen raderas när du skickar in, när du raderar, eller efter 14 dagar."
@@ -132,8 +132,8 @@ EDITED_IGNORED = (
 )
 TEXT_CUT = "Ditt svar var långt, så vi sparade de första {limit} tecknen."
 TEXT_MASKED = (
-    "Vi dolde ett personnummer, telefonnummer eller en e-postadress i ditt svar, "
-    "så att svaret förblir anonymt."
+    "Vi dolde ett personnummer, telefonnummer, en e-postadress, ett namn eller en adress "
+    "i ditt svar, så att svaret förblir anonymt."
 )
 EMPTY_TEXT = "Svaret var tomt. Skriv några ord, eller tryck på Hoppa över."
 FIRST_QUESTION = "Det här är den första frågan."
