@@ -11,11 +11,13 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.error import NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -25,6 +27,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     TypeHandler,
     filters,
@@ -80,15 +83,122 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
+@dataclass
+class _Polled:
+    raw: list[Any] = field(default_factory=list)
+    unparseable: int = 0
+
+
+class TolerantBot(ExtBot[Any]):
+    """An ExtBot on which one unparseable update is skipped and counted, never blocking others.
+
+    PTB parses a getUpdates batch as a whole: one update it cannot parse (a poll without
+    `persistent_id` from an older self-hosted Bot API server) fails the batch, which is fetched
+    again and again, so nobody is answered. Here the batch is parsed update by update, and an
+    update that fails becomes an empty update with the same id, so its offset is confirmed.
+    """
+
+    __slots__ = ("_polled",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Make the bot as ExtBot does; nothing is unparseable yet."""
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self._polled = _Polled()
+
+    @property
+    def unparseable(self) -> int:
+        """Return how many updates could not be parsed since start."""
+        return self._polled.unparseable
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates":
+            self._polled.raw = result if isinstance(result, list) else []
+        return result
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        """Return the next updates; any that cannot be parsed come back empty, and are counted."""
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise
+        except Exception:
+            raw, self._polled.raw = self._polled.raw, []
+        updates = []
+        for data in raw:
+            try:
+                update = Update.de_json(data, self)
+            except Exception as exc:
+                self._polled.unparseable += 1
+                log.warning(
+                    "event=update_unparseable error=%s count=%d",
+                    type(exc).__name__, self._polled.unparseable,
+                )
+                update = Update(update_id=int(data["update_id"]))
+            self.insert_callback_data(update)
+            updates.append(update)
+        return tuple(updates)
+
+
+PARSE_FAILURE = "Error while parsing updates!"
+LIBRARY_LOGGERS = ("telegram", "httpx", "httpcore", "apscheduler", "tornado", "asyncio")
+
+
+class LibraryRecordFilter(logging.Filter):
+    """Keep update content out of library log records: arguments and tracebacks are dropped.
+
+    python-telegram-bot logs a whole update (names, usernames, typed text) as the argument of
+    "Error while parsing updates", and exceptions can quote what they failed on. A library's
+    format string is its own constant text, so it stays; what it was filled with does not.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Strip a library record of its arguments and traceback; return whether to keep it."""
+        if not record.name.startswith(LIBRARY_LOGGERS):
+            return True
+        if str(record.msg).startswith(PARSE_FAILURE):
+            return False  # TolerantBot logs its own line, with a count and without the data
+        record.args = ()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            detail = f": {exc}" if isinstance(exc, TelegramError) else ""
+            record.msg = f"{record.msg} [{type(exc).__name__}{detail}]"
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True
+
+
 async def guard_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Turn away every update from a group or channel before any other handler sees it."""
+    """Turn away every update from a group or channel before any other handler sees it.
+
+    Also stops, answered, a button tap that has no message (the chat is unknown) and anything
+    whose sender is not the private chat's own user.
+    """
     chat = update.effective_chat
+    query = update.callback_query
+    if query is not None and (query.message is None or chat is None):
+        await _answer_quietly(query, participant.t.BUTTON_WITHOUT_MESSAGE)
+        raise ApplicationHandlerStop
     if chat is not None and chat.type != "private":
         await participant.on_non_private(update, context)
         raise ApplicationHandlerStop
     user = update.effective_user
     if user is not None and user.is_bot:
         raise ApplicationHandlerStop
+    if user is not None and chat is not None and user.id != chat.id:
+        log.info("event=foreign_sender")
+        if query is not None:
+            await _answer_quietly(query, None)
+        raise ApplicationHandlerStop
+
+
+async def _answer_quietly(query: Any, text: str | None) -> None:
+    try:
+        await query.answer(text)
+    except BadRequest:
+        log.info("event=callback_too_old")
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -159,19 +269,20 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
     """Return the fully wired Application for `settings` (not yet running)."""
     token = settings.require_token()
     store = store or Store(settings.db_path)
+    bot = TolerantBot(
+        token,
+        request=HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=30),
+        get_updates_request=HTTPXRequest(read_timeout=settings.poll_timeout + 15),
+        rate_limiter=AIORateLimiter(max_retries=5),
+        **settings.bot_api_urls(),
+    )
     builder: ApplicationBuilder = (
         Application.builder()
-        .token(token)
+        .bot(bot)
         .concurrent_updates(PerChatOrderedProcessor())
-        .rate_limiter(AIORateLimiter(max_retries=5))
-        .request(HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=30))
-        .get_updates_request(HTTPXRequest(read_timeout=settings.poll_timeout + 15))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    urls = settings.bot_api_urls()
-    if urls:
-        builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     app = builder.build()
     app.bot_data["deps"] = Deps(service=SurveyService(store), settings=settings)
 
@@ -210,15 +321,22 @@ def build_application(settings: Settings, store: Store | None = None) -> Applica
 
 
 def configure_logging() -> None:
-    """Log one line per event to stderr; keep libraries from logging URLs with the token."""
+    """Log one line per event to stderr; keep libraries from logging tokens or update content.
+
+    httpx logs every request URL (Bot API URLs hold the token) and python-telegram-bot logs
+    raw updates when it cannot parse them, so library loggers speak only at WARNING and their
+    records are stripped of arguments and tracebacks. PTB's "Application started" and
+    "stopping" lines stay: they carry nothing but the lifecycle.
+    """
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    # httpx logs every request URL, and Bot API URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(LibraryRecordFilter())
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("telegram.ext.Application").setLevel(logging.INFO)
 
 
 def run(settings: Settings) -> None:
@@ -247,4 +365,11 @@ def run(settings: Settings) -> None:
         )
 
 
-__all__ = ["PerChatOrderedProcessor", "build_application", "is_reminder_hour", "run"]
+__all__ = [
+    "LibraryRecordFilter",
+    "PerChatOrderedProcessor",
+    "TolerantBot",
+    "build_application",
+    "is_reminder_hour",
+    "run",
+]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,6 +17,8 @@ from bot.config import ConfigError, Settings, deep_link
 from bot.qr import write_qr
 from questionnaires.model import QUESTIONNAIRE_IDS, QuestionnaireError, get
 from storage import ROLES, StorageError, Store, open_store
+
+PRIVATE_UMASK = 0o077
 
 
 class CliError(Exception):
@@ -231,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    # Everything this process writes (data folder, database, -wal, secret, QR codes, backups)
+    # holds or leads to survey data: readable by the bot's own user only.
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -8,8 +8,11 @@ is treated as a stale or forged tap.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import html
 import logging
+import secrets
 from dataclasses import dataclass
 
 from telegram import (
@@ -49,9 +52,14 @@ def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
     return context.application.bot_data["deps"]
 
 
+_TAG_KEY = secrets.token_bytes(32)
+"""Key of the chat tags in log lines: random per process and never stored, so a log cannot be
+reversed to chat ids even by someone holding the database secret (a restart makes new tags)."""
+
+
 def tag(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
-    """Return a short, non-reversible tag for a chat, for log lines."""
-    return deps(context).service.store.chat_key(chat_id)[:10]
+    """Return a short tag for a chat, for log lines: the same within one run, never reversible."""
+    return hmac.new(_TAG_KEY, str(chat_id).encode(), hashlib.sha256).hexdigest()[:10]
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -310,7 +318,6 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             answer_value = value
         before = cur
         cur = svc.answer(chat.id, cur, answer_value)
-        log.info("event=answer chat=%s enkat=%s item=%s", tag(context, chat.id), cur.q.id, item.id)
         await _mark_answered(context, chat.id, tapped, before, item, answer_value)
         await show(context, chat.id, cur, tidy_old=False)
         return
@@ -436,7 +443,6 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     before = cur
     cur = svc.answer(chat.id, cur, cleaned.text)
-    log.info("event=answer chat=%s enkat=%s item=%s", tag(context, chat.id), cur.q.id, item.id)
     _remember_if_split(context, message)
     await _mark_answered(context, chat.id, before.message_id, before, item, cleaned.text)
     notes = []

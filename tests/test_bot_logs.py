@@ -53,7 +53,8 @@ def test_the_log_holds_no_answer_name_chat_id_or_token_even_after_errors(
     submit(kris)
 
     log = bot.log
-    assert len(re.findall(r"event=answer ", log)) == len(ANSWERS)
+    # No line per answer: which items were asked, and how many, shows the 8 → 9–10 branch.
+    assert "event=answer" not in log and "item=" not in log
     assert "event=handler_error" in log and "event=submitted" in log
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
     secrets = [

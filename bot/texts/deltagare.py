@@ -149,4 +149,7 @@ BUTTON_OF_ENDED_SURVEY = (
     "Den knappen hör till en enkät som redan är inskickad eller avslutad. "
     "Du behöver inte göra något mer. Vill du svara på en ny enkät behöver du en ny länk."
 )
+BUTTON_WITHOUT_MESSAGE = (
+    "Den här knappen går inte att använda längre. Skriv /start så ser du var du är."
+)
 ERROR = "Något gick fel hos oss. Dina svar är sparade. Försök igen om en stund."

@@ -296,9 +296,12 @@ class Phone(ChatView):
         has a button with that label. Returns the callback query id."""
         return self._tap(self, label, message)
 
-    def tap_data(self, message_id: int, data: str) -> str:
-        """Send a callback query with arbitrary (forged) data; return its id."""
-        return self._api._user_callback(self, self, message_id, data, None)
+    def tap_data(self, message_id: int, data: str, *, sender: Phone | None = None) -> str:
+        """Send a callback query with arbitrary (forged) data; return its id.
+
+        `sender` makes another user the one who tapped, as a forged update would.
+        """
+        return self._api._user_callback(self, sender or self, message_id, data, None)
 
     def send_photo(self, data: bytes = TINY_PNG, caption: str | None = None) -> int:
         """Send a photo; return its message_id."""

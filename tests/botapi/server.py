@@ -711,6 +711,30 @@ class FakeBotAPI:
         """
         self._inject(method, _Injection("error", times, status=status, perform=perform))
 
+    def queue_raw_update(self, kind: str, payload: dict[str, Any]) -> int:
+        """Queue an update of `kind` exactly as given, malformed or not; return its update_id.
+
+        An older self-hosted Bot API server sends objects a newer library cannot parse (a poll
+        without `persistent_id`); this lets a test serve such an update.
+        """
+        with self._cond:
+            return self._queue_update(kind, payload)
+
+    def queue_callback_without_message(self, sender: Phone, data: str) -> str:
+        """Queue a button tap that carries no message (as from an inline message); return its id."""
+        with self._cond:
+            cq_id = str(self._next_callback)
+            self._next_callback += 1
+            self._callbacks[cq_id] = {"answered": False, "data": data}
+            self._queue_update("callback_query", {
+                "id": cq_id,
+                "from": dict(sender.user),
+                "inline_message_id": f"inline-{cq_id}",
+                "chat_instance": "-1",
+                "data": data,
+            })
+            return cq_id
+
     def _inject(self, method: str, injection: _Injection) -> None:
         with self._cond:
             self._injections.setdefault(method.lower(), deque()).append(injection)

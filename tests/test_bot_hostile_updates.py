@@ -1,0 +1,70 @@
+"""Updates the bot cannot or must not act on: unparseable, without a message, from someone else.
+
+Each is run through the real bot process against the fake Bot API: the bot goes on answering
+everyone else, answers every tap (no spinner left), and logs nothing an update carried.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.texts import deltagare as t
+from tests.e2e import BotUnderTest, open_survey, question, wait_answered
+
+pytestmark = pytest.mark.e2e
+
+NAME_IN_POLL = "Annelie Svanström"
+
+
+def test_an_unparseable_update_is_skipped_counted_and_never_logged(bot: BotUnderTest) -> None:
+    bot.start()
+    lina = bot.phone(730_008_001, "Lina")
+    open_survey(lina, bot.link())
+    first = question(lina, 1)
+    # A poll as an older self-hosted Bot API server sends it: the library cannot parse it.
+    bot.api.queue_raw_update(
+        "poll", {"id": "5001", "question": f"Hej {NAME_IN_POLL}, vad tycker du?"}
+    )
+    lina.tap("Man", first)
+    wait_answered(lina, first, "Man")
+    second = question(lina, 2)
+    # A second one, last in its batch, must not be fetched again and again either.
+    bot.api.queue_raw_update("poll", {"id": "5002", "question": NAME_IN_POLL})
+    lina.tap(second.buttons[0][0], second)
+    wait_answered(lina, second, second.buttons[0][0])
+    question(lina, 3)
+
+    log = bot.log
+    assert "event=update_unparseable error=TypeError count=1" in log
+    assert "event=update_unparseable error=TypeError count=2" in log
+    assert "count=3" not in log, "a skipped update was fetched again"
+    assert NAME_IN_POLL not in log and "Svanström" not in log
+    assert "Received data" not in log and "Traceback" not in log
+    assert not bot.api.pending_updates
+
+
+def test_a_tap_without_a_message_is_answered_kindly(bot: BotUnderTest) -> None:
+    bot.start()
+    olle = bot.phone(730_008_002, "Olle")
+    query_id = bot.api.queue_callback_without_message(olle, "begin")
+    answer = bot.api.wait_for_callback_answer(query_id)
+    assert answer.text == t.BUTTON_WITHOUT_MESSAGE
+    # The bot is still there for the same person.
+    open_survey(olle, bot.link())
+    question(olle, 1)
+
+
+def test_a_tap_by_someone_else_than_the_chats_user_changes_nothing(bot: BotUnderTest) -> None:
+    bot.start()
+    maja = bot.phone(730_008_003, "Maja")
+    intruder = bot.phone(730_008_004, "Inkräktare")
+    open_survey(maja, bot.link())
+    first = question(maja, 1)
+    forged = maja.tap_data(first.message_id, "a:avslut-kon:kvinna", sender=intruder)
+    bot.api.wait_for_callback_answer(forged)
+    assert "event=foreign_sender" in bot.log
+    assert bot.session_answers(maja.user_id) == {}
+    # Maja's own tap still counts.
+    maja.tap("Kvinna", first)
+    wait_answered(maja, first, "Kvinna")
+    assert bot.session_answers(maja.user_id) == {"avslut-kon": "kvinna"}
