@@ -3,8 +3,8 @@
 - `figures`: the figures of a period (tillfrågade, n, bands, svarsfrekvens, suppression).
 - `periods`, `formatting`, `texts`: measurement years and months, Swedish numbers and words.
 - `table` (csv), `workbook` (xlsx), `charts` (png), `document` (md, html): the outputs.
-- `summary`: the coordinators' monthly summary. `cli`: `enkatbot rapport`.
+- `summary`: the coordinators' monthly summary (`enkatbot rapport` lives in `enkatbot/`).
 - `sample`: a made-up data set for tests, screenshots and benchmarks.
 
-Only `cli` touches storage; nothing here imports the bot or Telegram.
+Nothing here touches storage, the bot or Telegram.
 """

@@ -1,7 +1,7 @@
 """End-to-end harness: the fake Bot API server, the real bot process, and survey helpers.
 
 Each test gets its own `FakeBotAPI` on loopback and its own SQLite file. `BotUnderTest` runs
-`python -m bot.cli run` against them as a subprocess, so the bot is tested the way it runs in
+`python -m enkatbot run` against them as a subprocess, so the bot is tested the way it runs in
 production: its own event loop, its own database connection, its own signal handling, and
 long polling with `drop_pending_updates=False`.
 
@@ -91,7 +91,7 @@ class BotUnderTest:
             self._out_path(self.runs), "wb"
         ) as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
+                [sys.executable, "-m", "enkatbot", "run"],
                 cwd=ROOT, env=clean, stdout=out, stderr=err, start_new_session=True,
             )
         # PTB logs this once post_init (menus, jobs) has run and polling has begun; a SIGTERM

@@ -20,7 +20,7 @@ from analysis.periods import measurement_year
 from analysis.sample import generate_sample
 from analysis.table import CSV_COLUMNS, csv_text
 from analysis.workbook import build_workbook, workbook_bytes
-from bot.cli import main
+from enkatbot.main import main
 from storage import Store
 from tests.test_analysis_seed import build_seed_frames
 

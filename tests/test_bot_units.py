@@ -50,7 +50,7 @@ def test_a_malformed_setting_is_refused_with_its_name(monkeypatch, name, value):
 
 
 def test_run_without_a_token_exits_with_the_botfather_help(monkeypatch, tmp_path, capsys):
-    from bot.cli import main
+    from enkatbot.main import main
 
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     code = main(["--db", str(tmp_path / "e.db"), "run"])

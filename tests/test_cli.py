@@ -1,4 +1,4 @@
-"""The `enkatbot` command, run in-process through bot.cli.main, against a real database file."""
+"""The `enkatbot` command, run in-process through enkatbot.main, against a real database file."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bot import terminal
-from bot.cli import build_parser, main
 from bot.texts import deltagare as t
+from enkatbot import terminal
+from enkatbot.main import build_parser, main
 from questionnaires.model import QUESTIONNAIRE_IDS
 from storage import Store
 

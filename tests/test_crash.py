@@ -33,7 +33,7 @@ class Chat:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ENKATBOT_", "TELEGRAM_"))}
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--db", str(db), "chat", "--enkat",
+            [sys.executable, "-m", "enkatbot", "--db", str(db), "chat", "--enkat",
              "deltagare-avslut"],
             cwd=REPO,
             env=env,

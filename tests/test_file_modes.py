@@ -27,7 +27,7 @@ def enkatbot(*args: str, cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENKATBOT_", "TELEGRAM_"))}
     env["TELEGRAM_BOT_USERNAME"] = "finsam_test_bot"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "enkatbot", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
         preexec_fn=lambda: os.umask(0o022),
     )

@@ -1,32 +1,17 @@
-"""The `enkatbot` command: run the bot, manage insatser, links and users, try a survey.
-
-Each subcommand only parses its arguments and calls the library (storage, the bot, analysis).
-"""
+"""`enkatbot insats`, `enkatbot link` and `enkatbot user`: insatser, survey links and roles."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
-from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from bot.config import ConfigError, Settings, deep_link
+from bot.config import Settings, deep_link
 from bot.qr import write_qr
-from questionnaires.model import QUESTIONNAIRE_IDS, QuestionnaireError, get
-from storage import ROLES, StorageError, Store, open_store
-
-PRIVATE_UMASK = 0o077
-
-
-class CliError(Exception):
-    """A user error: printed as one clear line, exit code 2."""
-
-
-def _store(args: argparse.Namespace) -> Store:
-    return open_store(args.db) if args.db else open_store()
+from enkatbot.common import CliError, open_db, settings
+from questionnaires.model import QUESTIONNAIRE_IDS, get
+from storage import ROLES
 
 
 def resolve_bot_username(settings: Settings) -> str:
@@ -38,6 +23,7 @@ def resolve_bot_username(settings: Settings) -> str:
             "Ange botens användarnamn i TELEGRAM_BOT_USERNAME, eller TELEGRAM_BOT_TOKEN "
             "så att det kan hämtas från Telegram."
         )
+    # Lazy: python-telegram-bot is only needed when the username must be asked of Telegram.
     from telegram import Bot
 
     async def fetch() -> str:
@@ -50,16 +36,23 @@ def resolve_bot_username(settings: Settings) -> str:
         raise CliError(f"Kunde inte fråga Telegram efter botens namn: {exc}") from exc
 
 
+def check_enkat(enkat: str) -> None:
+    """Raise CliError unless `enkat` names a questionnaire (and it loads)."""
+    if enkat not in QUESTIONNAIRE_IDS:
+        raise CliError(f"Okänd enkät {enkat!r}. Giltiga: {', '.join(QUESTIONNAIRE_IDS)}.")
+    get(enkat)
+
+
 def cmd_insats_add(args: argparse.Namespace) -> int:
     """Create an insats."""
-    insats = _store(args).add_insats(args.name)
+    insats = open_db(args).add_insats(args.name)
     print(f"Insatsen {insats.name!r} är skapad.")
     return 0
 
 
 def cmd_insats_list(args: argparse.Namespace) -> int:
     """List the insatser."""
-    insatser = _store(args).list_insatser()
+    insatser = open_db(args).list_insatser()
     if not insatser:
         print("Inga insatser ännu. Skapa en med: enkatbot insats add NAMN")
     for i in insatser:
@@ -67,18 +60,13 @@ def cmd_insats_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_enkat(enkat: str) -> None:
-    if enkat not in QUESTIONNAIRE_IDS:
-        raise CliError(f"Okänd enkät {enkat!r}. Giltiga: {', '.join(QUESTIONNAIRE_IDS)}.")
-    get(enkat)
-
-
 def cmd_link_create(args: argparse.Namespace) -> int:
     """Create survey links and print one deep link per participant."""
-    _check_enkat(args.enkat)
-    store = _store(args)
+    check_enkat(args.enkat)
+    current = settings(args)
+    store = open_db(args)
     store.require_insats(args.insats)
-    username = resolve_bot_username(Settings.from_env())
+    username = resolve_bot_username(current)
     tokens = store.create_links(
         args.insats,
         args.enkat,
@@ -100,7 +88,7 @@ def cmd_link_create(args: argparse.Namespace) -> int:
 def cmd_link_withdraw(args: argparse.Namespace) -> int:
     """Withdraw a link (the token, or the whole t.me link)."""
     token = args.token.rsplit("start=", 1)[-1]
-    if not _store(args).withdraw_link(token):
+    if not open_db(args).withdraw_link(token):
         raise CliError("Den länken finns inte.")
     print("Länken är återkallad och kan inte längre användas.")
     return 0
@@ -108,64 +96,28 @@ def cmd_link_withdraw(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Give a Telegram user a role."""
-    _store(args).add_user(args.telegram_id, args.roll)
+    open_db(args).add_user(args.telegram_id, args.roll)
     print(f"Användare {args.telegram_id} har nu rollen {args.roll}.")
     return 0
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
     """List users and roles."""
-    for telegram_id, role in _store(args).users():
+    for telegram_id, role in open_db(args).users():
         print(f"{telegram_id}\t{role}")
     return 0
 
 
 def cmd_user_remove(args: argparse.Namespace) -> int:
     """Take away a user's role."""
-    if not _store(args).remove_user(args.telegram_id):
+    if not open_db(args).remove_user(args.telegram_id):
         raise CliError(f"Användare {args.telegram_id} har ingen roll.")
     print(f"Användare {args.telegram_id} har inte längre någon roll.")
     return 0
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    """Answer a questionnaire in the terminal."""
-    from bot.terminal import run_chat
-
-    _check_enkat(args.enkat)
-    store = _store(args)
-    if args.insats:
-        store.require_insats(args.insats)
-    return run_chat(store, args.enkat, args.insats, out=sys.stdout)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    """Start the bot."""
-    from bot.app import run
-
-    settings = Settings.from_env()
-    if args.db:
-        settings = replace(settings, db_path=Path(args.db))
-    settings.require_token()
-    run(settings)
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="enkatbot",
-        description="Finsam enkätbot: anonyma enkäter i Telegram för samordningsförbund.",
-    )
-    parser.add_argument(
-        "--db", help="databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)", default=None
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
-
-    p = sub.add_parser("run", help="starta boten", description="Starta boten (long polling, "
-                       "eller webhook om ENKATBOT_WEBHOOK_URL är satt).")
-    p.set_defaults(func=cmd_run)
-
+def register(sub: Any) -> None:
+    """Add `insats`, `link` and `user` to an argparse subparsers object."""
     ins = sub.add_parser("insats", help="hantera insatser", description="Hantera insatser.")
     ins_sub = ins.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
     p = ins_sub.add_parser("add", help="skapa en insats", description="Skapa en insats.")
@@ -213,41 +165,3 @@ def build_parser() -> argparse.ArgumentParser:
     p = usr_sub.add_parser("remove", help="ta bort roll", description="Ta bort en användares roll.")
     p.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
     p.set_defaults(func=cmd_user_remove)
-
-    p = sub.add_parser(
-        "chat",
-        help="prova en enkät i terminalen",
-        description="Svara på en enkät i terminalen, med samma motor och databas som boten.",
-    )
-    p.add_argument("--enkat", required=True, help=f"en av: {', '.join(QUESTIONNAIRE_IDS)}")
-    p.add_argument("--insats", help="insatsens namn (standard: den enda, eller en provinsats)")
-    p.set_defaults(func=cmd_chat)
-
-    try:
-        from analysis.cli import register
-    except ImportError:
-        pass
-    else:
-        register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
-    # Everything this process writes (data folder, database, -wal, secret, QR codes, backups)
-    # holds or leads to survey data: readable by the bot's own user only.
-    os.umask(PRIVATE_UMASK)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (CliError, StorageError, QuestionnaireError, ConfigError) as exc:
-        print(f"enkatbot: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nAvbrutet. Allt som hann sparas är sparat.", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,6 @@ earlier years, ``<enkät>-jamforelse.png``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from analysis.figures import DEFAULT_THRESHOLD, DataError, Report, UnknownInsatsError, build_report
+from analysis.figures import DataError, Report, UnknownInsatsError, build_report
 from analysis.formatting import swedish_sort_key
 from analysis.periods import (
     Period,
@@ -30,10 +29,12 @@ from analysis.periods import (
     parse_month,
     single_month,
 )
+from bot.config import ConfigError
+from enkatbot.common import settings
+from storage import open_store
 
 FORMATS: tuple[str, ...] = ("md", "csv", "xlsx", "png", "html")
 _SUFFIXES = {".md": "md", ".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}
-DEFAULT_DB = Path("data") / "enkatbot.db"
 
 Frames = tuple[pd.DataFrame, pd.DataFrame]
 FrameReader = Callable[[Path], "tuple[Frames, list[str]]"]
@@ -82,14 +83,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run_rapport)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `rapport` on its own (python -m analysis.cli ARGS); return the exit code."""
-    parser = argparse.ArgumentParser(prog="enkatbot")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["rapport", *(sys.argv[1:] if argv is None else argv)])
-    return run_rapport(args)
-
-
 def run_rapport(
     args: argparse.Namespace,
     *,
@@ -110,8 +103,9 @@ def run_rapport(
         period = parse_period(args)
         fmt = _format(args)
         out = Path(args.out)
-        threshold = _threshold(args)
-        db = _db_path(args)
+        current = settings(args)
+        threshold = _threshold(args, current.threshold)
+        db = current.db_path
         if not db.exists():
             raise RapportError(
                 f"Databasen {db} finns inte. Ange rätt fil med --db eller ENKATBOT_DB."
@@ -121,7 +115,7 @@ def run_rapport(
         say(f"Beräknar {period.label} …")
         report = _report(responses, answers, period, args.insats, threshold, known)
         written = write_report(report, fmt, out, say)
-    except (RapportError, PeriodError, DataError) as exc:
+    except (RapportError, PeriodError, DataError, ConfigError) as exc:
         say(f"enkatbot rapport: {exc}")
         return 2
     say(f"Klart: {', '.join(str(p) for p in written)}")
@@ -130,8 +124,6 @@ def run_rapport(
 
 def read_store(db: Path) -> tuple[Frames, list[str]]:
     """Return the storage frames of every response and the names of all insatser."""
-    from storage import open_store
-
     store = open_store(db)
     try:
         frames = store.response_frames()
@@ -178,23 +170,11 @@ def _format(args: argparse.Namespace) -> str:
     )
 
 
-def _threshold(args: argparse.Namespace) -> int:
-    if args.troskel is not None:
-        value = args.troskel
-    else:
-        raw = os.environ.get("ENKATBOT_SMA_GRUPPER", "").strip()
-        try:
-            value = int(raw) if raw else DEFAULT_THRESHOLD
-        except ValueError:
-            raise RapportError(f"ENKATBOT_SMA_GRUPPER ska vara ett heltal, inte {raw!r}.") from None
+def _threshold(args: argparse.Namespace, from_settings: int) -> int:
+    value = args.troskel if args.troskel is not None else from_settings
     if value < 1:
         raise RapportError("Gränsen för små grupper (--troskel) måste vara minst 1.")
-    return value
-
-
-def _db_path(args: argparse.Namespace) -> Path:
-    db = getattr(args, "db", None)
-    return Path(db or os.environ.get("ENKATBOT_DB") or DEFAULT_DB)
+    return int(value)
 
 
 def _report(
@@ -219,6 +199,8 @@ def _report(
 
 def write_report(report: Report, fmt: str, out: Path, say: Callable[[str], None]) -> list[Path]:
     """Write the report in `fmt` to `out`; return the files written."""
+    # Lazy imports below: each format loads only its own writer (openpyxl, matplotlib are
+    # slow to import, and the other subcommands of the same process do not need them).
     if fmt == "csv":
         from analysis.table import write_csv
 
@@ -264,7 +246,3 @@ def write_report(report: Report, fmt: str, out: Path, say: Callable[[str], None]
         return write_markdown(report, out, charts)
     write_html(report, out, charts)
     return [out]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,32 @@
+"""What every subcommand shares: the one `Settings`, the database it names, `CliError`."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import Settings
+from storage import Store, open_store
+
+
+class CliError(Exception):
+    """A user error: printed as one clear line, exit code 2."""
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    """Return the settings from the environment, with the database from --db when given.
+
+    Every subcommand reads its settings here, so ENKATBOT_DB and the other variables are read in
+    one place (`Settings.from_env`). Raises ConfigError on a malformed variable.
+    """
+    current = Settings.from_env()
+    db = getattr(args, "db", None)
+    if db:
+        current = replace(current, db_path=Path(db))
+    return current
+
+
+def open_db(args: argparse.Namespace) -> Store:
+    """Open the database the settings name; return the store."""
+    return open_store(settings(args).db_path)

@@ -1,0 +1,58 @@
+"""The `enkatbot` command: run the bot, manage insatser, links and users, try a survey, report.
+
+Each subcommand only parses its arguments and calls the library (storage, the bot, analysis);
+each area's module adds its own subcommands to the parser built here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError
+from enkatbot import admin, chat, rapport, run
+from enkatbot.common import CliError
+from questionnaires.model import QuestionnaireError
+from storage import StorageError
+
+PRIVATE_UMASK = 0o077
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="enkatbot",
+        description="Finsam enkätbot: anonyma enkäter i Telegram för samordningsförbund.",
+    )
+    parser.add_argument(
+        "--db", help="databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)", default=None
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
+    run.register(sub)
+    admin.register(sub)
+    chat.register(sub)
+    rapport.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    # Everything this process writes (data folder, database, -wal, secret, QR codes, backups)
+    # holds or leads to survey data: readable by the bot's own user only.
+    os.umask(PRIVATE_UMASK)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, StorageError, QuestionnaireError, ConfigError) as exc:
+        print(f"enkatbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nAvbrutet. Allt som hann sparas är sparat.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
