@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,9 @@ from storage import Store
 log = logging.getLogger("enkatbot")
 
 MAX_CONCURRENT_UPDATES = 64
+MAX_PENDING_PER_CHAT = 32
+"""More updates than this waiting from one chat is a flood, not a person tapping quickly."""
+FLOOD_LOG_EVERY = 100
 
 
 class PerChatOrderedProcessor(BaseUpdateProcessor):
@@ -52,29 +55,51 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
     round trips; PTB's plain concurrent mode can reorder two quick taps from one phone.
     Waiters on an asyncio.Lock are woken first-in first-out, and updates reach this
     processor in the order Telegram sent them, so each chat keeps its order.
+
+    The chat's lock is taken before a slot of the global limit, and a chat may have at most
+    `max_pending_per_chat` updates waiting: one account sending hundreds of updates a second
+    then fills only its own queue (the excess is dropped and counted), never the slots every
+    other participant needs.
     """
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
+        max_pending_per_chat: int = MAX_PENDING_PER_CHAT,
+    ) -> None:
         """Allow up to `max_concurrent_updates` updates in flight across all chats."""
         super().__init__(max_concurrent_updates)
+        self.max_pending_per_chat = max_pending_per_chat
+        self.dropped = 0
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._users: defaultdict[int, int] = defaultdict(int)
 
-    async def do_process_update(self, update: object, coroutine: Awaitable) -> None:
-        """Run the update's handlers while holding its chat's lock."""
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers holding its chat's lock, then a global slot."""
         chat_id = 0
         if isinstance(update, Update) and update.effective_chat is not None:
             chat_id = update.effective_chat.id
+        if self._users[chat_id] >= self.max_pending_per_chat:
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # never run: closing it keeps asyncio from warning
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % FLOOD_LOG_EVERY == 0:
+                log.warning("event=flood_dropped count=%d", self.dropped)
+            return
         self._users[chat_id] += 1
         try:
             async with self._locks[chat_id]:
-                await coroutine
+                await super().process_update(update, coroutine)
         finally:
             self._users[chat_id] -= 1
             if self._users[chat_id] == 0:
                 # Forget idle chats so the lock table does not grow with every participant.
                 del self._users[chat_id]
                 self._locks.pop(chat_id, None)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers (the chat's lock is already held)."""
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -6,10 +6,13 @@ everyone else, answers every tap (no spinner left), and logs nothing an update c
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from bot.texts import deltagare as t
-from tests.e2e import BotUnderTest, open_survey, question, wait_answered
+from tests.e2e import BotUnderTest, open_survey, question, submit, wait_answered, walk
 
 pytestmark = pytest.mark.e2e
 
@@ -68,3 +71,45 @@ def test_a_tap_by_someone_else_than_the_chats_user_changes_nothing(bot: BotUnder
     maja.tap("Kvinna", first)
     wait_answered(maja, first, "Kvinna")
     assert bot.session_answers(maja.user_id) == {"avslut-kon": "kvinna"}
+
+
+FLOOD_RATE = 40
+"""Updates a second from the flooding account."""
+FLOOD_STEP = 2.0
+"""The longest another participant may wait for each next question while the flood goes on."""
+
+
+def test_one_account_flooding_slows_only_itself(bot: BotUnderTest) -> None:
+    bot.start()
+    flooder = bot.phone(730_008_005, "Flodvåg")
+    anna = bot.phone(730_008_006, "Anna")
+    token = bot.link()
+    stop = threading.Event()
+    sent: list[int] = []
+
+    def flood() -> None:
+        next_at = time.monotonic()
+        while not stop.is_set():
+            flooder.send(f"spam {len(sent)}")
+            sent.append(1)
+            next_at += 1 / FLOOD_RATE
+            stop.wait(max(next_at - time.monotonic(), 0))  # pacing the load, not a wait
+
+    thread = threading.Thread(target=flood, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(sent) < 3 * FLOOD_RATE and time.monotonic() < deadline:
+            stop.wait(0.05)
+        assert len(sent) >= 3 * FLOOD_RATE, "the flood did not get going"
+        # Anna answers the whole survey while the flood goes on, each step within 2 s.
+        open_survey(anna, token, timeout=FLOOD_STEP)
+        walk(anna, [t.BUTTON_SKIP] * 12, timeout=FLOOD_STEP)
+        submit(anna, timeout=FLOOD_STEP)
+        assert thread.is_alive() and not stop.is_set()
+    finally:
+        stop.set()
+        thread.join(10)
+    assert len(bot.responses()) == 1
+    flooded = len(sent)
+    assert flooded >= 5 * FLOOD_RATE
