@@ -13,6 +13,8 @@ Anonymity is built into the tables:
 
 from __future__ import annotations
 
+import sqlite3
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the foundation
     """
@@ -84,3 +86,21 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     """,
 )
+
+
+def statements(script: str) -> list[str]:
+    """Return the SQL statements of a migration script, one complete statement each.
+
+    Split where SQLite says a statement is complete, not at every ";": a semicolon inside a
+    string literal or a trigger body does not end a statement.
+    """
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"migration ends inside a statement: {pending.strip()[:60]!r}")
+    return out

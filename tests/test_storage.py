@@ -75,6 +75,26 @@ def test_an_older_file_is_upgraded_in_place_and_keeps_its_data(db_path):
     again.close()
 
 
+def test_a_migration_with_semicolons_in_strings_and_triggers_is_applied_whole(
+    db_path, monkeypatch
+):
+    extra = """
+    CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+    INSERT INTO note (text) VALUES ('första; andra');
+    CREATE TRIGGER note_copy AFTER INSERT ON note BEGIN
+        INSERT INTO note (text) SELECT 'kopia; ' || NEW.text WHERE NEW.text NOT LIKE 'kopia;%';
+        DELETE FROM note WHERE text = 'bort';
+    END;
+    """
+    monkeypatch.setattr("storage.base.MIGRATIONS", (*MIGRATIONS, extra))
+    store = Store(db_path)
+    assert store.schema_version == len(MIGRATIONS) + 1
+    store.db.execute("INSERT INTO note (text) VALUES ('ny')")
+    texts = [r["text"] for r in store.db.query("SELECT text FROM note ORDER BY id")]
+    assert texts == ["första; andra", "ny", "kopia; ny"]
+    store.close()
+
+
 def test_a_file_from_a_newer_version_is_refused(db_path):
     newer = len(MIGRATIONS) + 1
     conn = sqlite3.connect(db_path)

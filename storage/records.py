@@ -1,0 +1,83 @@
+"""What storage hands out and takes in: its records, errors, roles and small helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_DB = Path("data") / "enkatbot.db"
+ROLES: tuple[str, ...] = ("admin", "coordinator", "staff")
+Role = Literal["admin", "coordinator", "staff"]
+LinkProblem = Literal["unknown", "used", "expired", "withdrawn"]
+
+TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, within Telegram's 64
+
+
+class StorageError(Exception):
+    """A storage request that cannot be carried out; the message is plain Swedish."""
+
+
+@dataclass(frozen=True)
+class Insats:
+    """An intervention that survey links and responses belong to."""
+
+    id: int
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    """An unfinished survey of one chat: which response it builds and where it stands."""
+
+    chat_key: str
+    response_id: str
+    enkat: str
+    version: int
+    insats: str
+    stage: str
+    current_item: str | None
+    message_id: int | None
+    answers: Mapping[str, str | None]
+    link_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """The outcome of opening a survey link: a problem, or the link's insats and enkät."""
+
+    problem: LinkProblem | None
+    token_hash: str | None = None
+    insats_id: int | None = None
+    insats: str | None = None
+    enkat: str | None = None
+
+
+def default_db_path() -> Path:
+    """Return the database path: ENKATBOT_DB when set, else data/enkatbot.db."""
+    return Path(os.environ.get("ENKATBOT_DB") or DEFAULT_DB)
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which a link or invite token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def month_of(d: date) -> str:
+    """Return the "YYYY-MM" month a day falls in: the finest time a response keeps."""
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def today_utc() -> date:
+    """Return today's date in UTC, the default day of every stored date."""
+    return datetime.now(UTC).date()
+
+
+def insats_from_row(row: Mapping[str, object]) -> Insats:
+    """Return the Insats a row of the insats table describes."""
+    return Insats(id=int(row["id"]), name=str(row["name"]), active=bool(row["active"]))  # type: ignore[call-overload]
