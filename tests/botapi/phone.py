@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.botapi.server import FakeBotAPI, _Chat
+    from tests.botapi.chatstate import _Chat
+    from tests.botapi.server import FakeBotAPI
 
 __all__ = ["BotMessage", "ChatEvent", "ChatView", "Group", "Phone"]
 
