@@ -8,14 +8,26 @@ else a participant might send.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import secrets
+import signal
+import socket
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from json import JSONDecodeError
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
@@ -35,10 +47,11 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot import participant, reports, staff
-from bot.config import Settings
+from bot.config import ConfigError, Settings, deep_link
 from bot.participant import Deps
 from bot.survey import SurveyService
 from storage import Store
+from web.app import WebConfig, create_app
 
 log = logging.getLogger("enkatbot")
 
@@ -364,20 +377,27 @@ def configure_logging() -> None:
     logging.getLogger("telegram.ext.Application").setLevel(logging.INFO)
 
 
+WEBHOOK_PATH = "telegram"
+MAX_UPDATE_BYTES = 1 << 20
+
+
 def run(settings: Settings) -> None:
-    """Run the bot until stopped: long polling, or a webhook when ENKATBOT_WEBHOOK_URL is set."""
+    """Run the bot until stopped: long polling, or a webhook when ENKATBOT_WEBHOOK_URL is set.
+
+    With ENKATBOT_WEBB_URL the web survey is served too, in the same process and event loop,
+    and the webhook (if any) on the web server's port.
+    """
     configure_logging()
     app = build_application(settings)
-    if settings.webhook_url:
-        import secrets
-
-        secret = settings.webhook_secret or secrets.token_urlsafe(32)
-        url_path = "telegram"
+    secret = settings.webhook_secret or secrets.token_urlsafe(32)
+    if settings.webb_url:
+        serve_with_web(app, settings, secret)
+    elif settings.webhook_url:
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
-            url_path=url_path,
-            webhook_url=f"{settings.webhook_url.rstrip('/')}/{url_path}",
+            url_path=WEBHOOK_PATH,
+            webhook_url=f"{settings.webhook_url.rstrip('/')}/{WEBHOOK_PATH}",
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
             drop_pending_updates=False,
@@ -387,6 +407,136 @@ def run(settings: Settings) -> None:
             allowed_updates=Update.ALL_TYPES,
             drop_pending_updates=False,
             timeout=settings.poll_timeout,
+        )
+
+
+def webhook_route(app: Application, secret: str) -> Route:
+    """Return the route at /telegram that feeds Telegram's POSTs to the bot.
+
+    A POST without the secret token Telegram was given is refused with 403, as PTB's own
+    webhook server does.
+    """
+
+    async def receive(request: Request) -> Response:
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode()):
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+        try:
+            update = Update.de_json(await request.json(), app.bot)
+        except (JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, ValueError):
+            return Response(status_code=400)
+        await app.update_queue.put(update)
+        return Response()
+
+    return Route(f"/{WEBHOOK_PATH}", receive, methods=["POST"])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Return a socket bound to host:port, or raise ConfigError saying what to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"Webbenkäten kan inte lyssna på {host}:{port} ({exc.strerror}). Välj en ledig "
+            "port med ENKATBOT_WEBB_PORT eller en annan adress med ENKATBOT_WEBB_LISTEN."
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def build_web(app: Application, settings: Settings, secret: str) -> ASGIApp:
+    """Return the ASGI app serving the web survey (and the webhook), running `app` inside.
+
+    As PTB's customwebhookbot example does, the Application is started by hand, here in the
+    web server's lifespan: it runs while the server runs, in the same event loop.
+    """
+    d: Deps = app.bot_data["deps"]
+    assert settings.webb_url is not None
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with app:
+            await post_init(app)
+            await app.start()
+            if settings.webhook_url:
+                await app.bot.set_webhook(
+                    url=f"{settings.webhook_url.rstrip('/')}/{WEBHOOK_PATH}",
+                    secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES,
+                    drop_pending_updates=False,
+                )
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES,
+                    drop_pending_updates=False,
+                    timeout=settings.poll_timeout,
+                )
+            log.info("event=web_started")
+            try:
+                yield
+            finally:
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                await app.stop()
+        await post_shutdown(app)
+
+    def telegram_link(token: str) -> str | None:
+        try:
+            username = app.bot.username
+        except RuntimeError:  # the bot has not asked Telegram for its name yet
+            return None
+        return deep_link(username, token) if username else None
+
+    routes = [webhook_route(app, secret)] if settings.webhook_url else []
+    return create_app(
+        SurveyService(d.service.store, remind=False),
+        WebConfig(
+            base_url=settings.webb_url, telegram_link=telegram_link,
+            cookie_days=settings.expiry_days,
+        ),
+        routes=routes,
+        lifespan=lifespan,
+    )
+
+
+def _after_serving(signum: int, frame: object) -> None:
+    """Swallow the stop signal uvicorn raises again once it has shut down cleanly."""
+
+
+def serve_with_web(app: Application, settings: Settings, secret: str) -> None:
+    """Serve the web survey with uvicorn until SIGTERM or SIGINT; the bot runs inside it."""
+    sock = listening_socket(settings.webb_listen, settings.webb_port)
+    config = uvicorn.Config(
+        build_web(app, settings, secret),
+        lifespan="on",
+        # No access log: it would hold addresses, and paths with link tokens.
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        date_header=False,
+        # Behind the reverse proxy the client address is only used, in memory, by the
+        # token-guessing limiter.
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises SIGTERM after a graceful stop; the default action would then kill the
+    # process with the signal instead of the clean exit code 0 systemd expects.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _after_serving)
+    asyncio.run(server.serve(sockets=[sock]))
+    if not server.started:
+        raise ConfigError(
+            "Webbenkäten kunde inte starta. Läs loggen ovan, rätta inställningen och "
+            "starta igen."
         )
 
 

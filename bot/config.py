@@ -47,6 +47,18 @@ def _ids(raw: str | None) -> frozenset[int]:
     return frozenset(out)
 
 
+def _base_url(name: str, raw: str | None) -> str | None:
+    value = (raw or "").strip().rstrip("/")
+    if not value:
+        return None
+    if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
+        raise ConfigError(
+            f"{name} ska vara en adress som börjar med https://, till exempel "
+            f"https://enkat.exempel.se, inte {raw!r}."
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot reads from its environment."""
@@ -70,6 +82,9 @@ class Settings:
     link_valid_days: int = 30
     poll_timeout: int = 30
     remind_any_hour: bool = False
+    webb_url: str | None = None
+    webb_listen: str = "127.0.0.1"
+    webb_port: int = 8080
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -97,6 +112,9 @@ class Settings:
             # For tests and trials: remind at any hour, first check ~1 s after start.
             remind_any_hour=(env("ENKATBOT_PAMINNELSE_ALLTID") or "").strip().lower()
             in ("1", "true", "ja", "yes"),
+            webb_url=_base_url("ENKATBOT_WEBB_URL", env("ENKATBOT_WEBB_URL")),
+            webb_listen=env("ENKATBOT_WEBB_LISTEN") or "127.0.0.1",
+            webb_port=_int("ENKATBOT_WEBB_PORT", 8080, 1),
         )
 
     def bot_api_urls(self) -> dict[str, str]:
@@ -118,3 +136,18 @@ class Settings:
 def deep_link(username: str, token: str) -> str:
     """Return the Telegram deep link that opens the bot with `/start <token>`."""
     return f"https://t.me/{username}?start={token}"
+
+
+def web_link(base_url: str, token: str) -> str:
+    """Return the web survey's page for a link: `{ENKATBOT_WEBB_URL}/e/<token>`."""
+    return f"{base_url.rstrip('/')}/e/{token}"
+
+
+def survey_link(settings: Settings, username: str, token: str) -> str:
+    """Return the link to hand a participant: the web page when the web is on, else Telegram's.
+
+    The web page offers both channels, so it is the one link for everybody.
+    """
+    if settings.webb_url:
+        return web_link(settings.webb_url, token)
+    return deep_link(username, token)

@@ -21,7 +21,7 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.config import deep_link
+from bot.config import deep_link, survey_link
 from bot.participant import answer_query, deps
 from bot.qr import qr_png
 from bot.texts import personal as p
@@ -259,7 +259,7 @@ async def _send_link(update: Update, context: ContextTypes.DEFAULT_TYPE, insats:
     token = d.service.store.create_links(
         insats, enkat, valid_days=d.settings.link_valid_days, now=now
     )[0]
-    url = deep_link(context.bot.username, token)
+    url = survey_link(d.settings, context.bot.username, token)
     expires = (now + timedelta(days=d.settings.link_valid_days)).date().isoformat()
     label = _enkat_label(enkat).split(" (")[0].lower()
     await query.edit_message_text(p.LINK_DONE.format(insats=insats, enkat=label))

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, deep_link
+from bot.config import Settings, survey_link
 from bot.qr import write_qr
 from enkatbot.common import CliError, open_db, settings
 from questionnaires.model import QUESTIONNAIRE_IDS, get
@@ -76,7 +76,7 @@ def cmd_link_create(args: argparse.Namespace) -> int:
     )
     width = len(str(len(tokens)))
     for n, token in enumerate(tokens, 1):
-        url = deep_link(username, token)
+        url = survey_link(current, username, token)
         if args.qr:
             path = write_qr(url, Path(args.qr) / f"lank-{n:0{width}d}.png")
             print(f"{url}\t{path}")
@@ -87,7 +87,7 @@ def cmd_link_create(args: argparse.Namespace) -> int:
 
 def cmd_link_withdraw(args: argparse.Namespace) -> int:
     """Withdraw a link (the token, or the whole t.me link)."""
-    token = args.token.rsplit("start=", 1)[-1]
+    token = args.token.rsplit("start=", 1)[-1].rstrip("/").rsplit("/e/", 1)[-1]
     if not open_db(args).withdraw_link(token):
         raise CliError("Den länken finns inte.")
     print("Länken är återkallad och kan inte längre användas.")

@@ -1,7 +1,10 @@
 """Storage: the SQLite file behind the bot, with anonymity built into its tables."""
 
 from storage.store import (
+    CHANNELS,
     ROLES,
+    Channel,
+    ChatRef,
     Insats,
     LinkCheck,
     Session,
@@ -13,7 +16,10 @@ from storage.store import (
 )
 
 __all__ = [
+    "CHANNELS",
     "ROLES",
+    "Channel",
+    "ChatRef",
     "Insats",
     "LinkCheck",
     "Session",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage.records import StorageError, default_db_path
+from storage.records import ChatRef, StorageError, default_db_path
 from storage.schema import MIGRATIONS, statements
 
 
@@ -89,6 +89,6 @@ class StoreBase:
         with self.db.atomic():
             yield
 
-    def chat_key(self, chat_id: int) -> str:
+    def chat_key(self, chat_id: ChatRef) -> str:
         """Return the HMAC of a chat id under this installation's secret."""
         return hmac.new(self._secret, str(chat_id).encode(), hashlib.sha256).hexdigest()

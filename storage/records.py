@@ -14,6 +14,13 @@ DEFAULT_DB = Path("data") / "enkatbot.db"
 ROLES: tuple[str, ...] = ("admin", "coordinator", "staff")
 Role = Literal["admin", "coordinator", "staff"]
 LinkProblem = Literal["unknown", "used", "expired", "withdrawn"]
+Channel = Literal["telegram", "web"]
+CHANNELS: tuple[str, ...] = ("telegram", "web")
+ChatRef = int | str
+"""What a session is found by: a Telegram chat id, or a web browser's random cookie value.
+
+Only its HMAC (`Store.chat_key`) is ever stored.
+"""
 
 TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, within Telegram's 64
 
@@ -45,6 +52,7 @@ class Session:
     message_id: int | None
     answers: Mapping[str, str | None]
     link_hash: str | None = None
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ class LinkCheck:
     insats_id: int | None = None
     insats: str | None = None
     enkat: str | None = None
+    held_by: str | None = None
+    """When the link is used up by an unfinished survey: that survey's channel."""
 
 
 def default_db_path() -> Path:

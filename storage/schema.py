@@ -85,6 +85,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (telegram_id, month)
     ) WITHOUT ROWID;
     """,
+    # 3: which front end owns an unfinished survey, so the other can say it is under way there
+    """
+    ALTER TABLE session ADD COLUMN channel TEXT NOT NULL DEFAULT 'telegram'
+        CHECK (channel IN ('telegram', 'web'));
+    """,
 )
 
 

@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 from storage.base import StoreBase
-from storage.records import LinkCheck, Session, StorageError, month_of, today_utc
+from storage.records import (
+    Channel,
+    ChatRef,
+    LinkCheck,
+    Session,
+    StorageError,
+    month_of,
+    today_utc,
+)
 
 
 class SessionsPart(StoreBase):
@@ -20,16 +28,18 @@ class SessionsPart(StoreBase):
 
     def start_session(
         self,
-        chat_id: int,
+        chat_id: ChatRef,
         link: LinkCheck,
         version: int,
         *,
         stage: str = "greeting",
         today: date | None = None,
+        channel: Channel = "telegram",
     ) -> Session:
         """Claim one use of an open link and start an unfinished survey for this chat.
 
-        Returns the new session. The response row starts as in_progress, holding only the
+        Returns the new session. `channel` owns it until it ends; the response itself never
+        records it. The response row starts as in_progress, holding only the
         enkät, its version, the insats and the month.
         """
         if link.problem is not None or link.token_hash is None or link.insats_id is None:
@@ -66,6 +76,7 @@ class SessionsPart(StoreBase):
                     "current_item": None,
                     "message_id": None,
                     "last_active": today.isoformat(),
+                    "channel": channel,
                 }
             )
         session = self.get_session(chat_id)
@@ -83,7 +94,7 @@ class SessionsPart(StoreBase):
         )
         return rows[0] if rows else None
 
-    def get_session(self, chat_id: int) -> Session | None:
+    def get_session(self, chat_id: ChatRef) -> Session | None:
         """Return this chat's unfinished survey with its answers so far, or None."""
         row = self._session_row(self.chat_key(chat_id))
         if row is None:
@@ -105,11 +116,12 @@ class SessionsPart(StoreBase):
             message_id=row["message_id"],
             answers=answers,
             link_hash=row["link_hash"],
+            channel=row["channel"],
         )
 
     def save_progress(
         self,
-        chat_id: int,
+        chat_id: ChatRef,
         answers: Mapping[str, str | None],
         current_item: str | None,
         *,
@@ -165,7 +177,7 @@ class SessionsPart(StoreBase):
             )
 
     def update_session(
-        self, chat_id: int, *, stage: str | None = None, message_id: int | None = None
+        self, chat_id: ChatRef, *, stage: str | None = None, message_id: int | None = None
     ) -> None:
         """Change the session's stage or the id of the message showing its question."""
         updates: dict[str, object] = {}
@@ -180,21 +192,21 @@ class SessionsPart(StoreBase):
         cols = ", ".join(f"{c} = ?" for c in updates)
         self.db.execute(f"UPDATE session SET {cols} WHERE chat_key = ?", [*updates.values(), key])
 
-    def finish_session(self, chat_id: int, *, today: date | None = None) -> bool:
+    def finish_session(self, chat_id: ChatRef, *, today: date | None = None) -> bool:
         """Submit the chat's survey: the response becomes complete; the chat link is deleted.
 
         Returns False when the chat had no unfinished survey (already submitted).
         """
         return self._end_for_chat(chat_id, "complete", today or today_utc())
 
-    def discard_session(self, chat_id: int) -> bool:
+    def discard_session(self, chat_id: ChatRef) -> bool:
         """Delete the chat's unfinished answers (/radera); the link can be used again.
 
         Returns False when there was nothing to delete.
         """
         return self._end_for_chat(chat_id, None, today_utc())
 
-    def _end_for_chat(self, chat_id: int, status: str | None, today: date) -> bool:
+    def _end_for_chat(self, chat_id: ChatRef, status: str | None, today: date) -> bool:
         key = self.chat_key(chat_id)
         with self.transaction():
             row = self._session_row(key)

@@ -15,8 +15,11 @@ from pathlib import Path
 from storage.links import LinksPart
 from storage.people import PeoplePart
 from storage.records import (
+    CHANNELS,
     DEFAULT_DB,
     ROLES,
+    Channel,
+    ChatRef,
     Insats,
     LinkCheck,
     LinkProblem,
@@ -30,8 +33,11 @@ from storage.reporting import ReportingPart
 from storage.sessions import SessionsPart
 
 __all__ = [
+    "CHANNELS",
     "DEFAULT_DB",
     "ROLES",
+    "Channel",
+    "ChatRef",
     "Insats",
     "LinkCheck",
     "LinkProblem",

@@ -27,16 +27,30 @@ ENKAT_PURPOSE = {
 }
 
 
-def greeting(q: Questionnaire, question_count: int) -> str:
-    """Return the first message after a valid link: purpose, time, anonymity, how to stop."""
+GREETING_POINTS = (
+    "Dina svar är anonyma. Ingen kan se vem som har svarat vad.",
+    "Varje svar sparas direkt. Du kan sluta när du vill och fortsätta senare.",
+    "Du kan hoppa över frågor du inte vill svara på.",
+)
+"""The promises every front end's greeting makes, in this order."""
+
+
+def greeting_intro(q: Questionnaire, question_count: int) -> tuple[str, str]:
+    """Return the greeting's first two paragraphs: what the survey is, and how long it takes."""
     purpose = ENKAT_PURPOSE.get(q.id, "om stödet i insatsen")
     minutes = max(2, round(question_count * 0.4))
     return (
-        f"Hej! Det här är en kort enkät {purpose}.\n\n"
-        f"Den har {question_count} frågor och tar ungefär {minutes} minuter.\n\n"
-        "• Dina svar är anonyma. Ingen kan se vem som har svarat vad.\n"
-        "• Varje svar sparas direkt. Du kan sluta när du vill och fortsätta senare.\n"
-        "• Du kan hoppa över frågor du inte vill svara på.\n"
+        f"Hej! Det här är en kort enkät {purpose}.",
+        f"Den har {question_count} frågor och tar ungefär {minutes} minuter.",
+    )
+
+
+def greeting(q: Questionnaire, question_count: int) -> str:
+    """Return the first message after a valid link: purpose, time, anonymity, how to stop."""
+    hello, length = greeting_intro(q, question_count)
+    points = "".join(f"• {point}\n" for point in GREETING_POINTS)
+    return (
+        f"{hello}\n\n{length}\n\n{points}"
         "• Skriv /avbryt för att pausa och /hjalp om du behöver hjälp.\n\n"
         f"Tryck på {BUTTON_START} när du är redo."
     )
@@ -68,7 +82,12 @@ LINK_UNKNOWN = (
 LINK_USED = "Den här länken har redan använts. Be personalen om en ny länk om du vill svara igen."
 LINK_EXPIRED = "Den här länken har slutat gälla. Be personalen om en ny länk."
 LINK_WITHDRAWN = "Den här länken är återkallad och kan inte användas. Be personalen om en ny."
+LINK_ELSEWHERE = (
+    "Den här enkäten har redan påbörjats i en webbläsare. Fortsätt gärna där, "
+    "så hamnar alla dina svar på samma ställe. Öppna länken i samma webbläsare som förut."
+)
 LINK_PROBLEMS = {
+    "elsewhere": LINK_ELSEWHERE,
     "unknown": LINK_UNKNOWN,
     "used": LINK_USED,
     "expired": LINK_EXPIRED,
