@@ -51,7 +51,7 @@ from bot.config import ConfigError, Settings, deep_link
 from bot.participant import Deps
 from bot.survey import SurveyService
 from storage import Store
-from web.app import WebConfig, create_app
+from web.app import WebConfig, create_app, server_config
 
 log = logging.getLogger("enkatbot")
 
@@ -514,19 +514,7 @@ def _after_serving(signum: int, frame: object) -> None:
 def serve_with_web(app: Application, settings: Settings, secret: str) -> None:
     """Serve the web survey with uvicorn until SIGTERM or SIGINT; the bot runs inside it."""
     sock = listening_socket(settings.webb_listen, settings.webb_port)
-    config = uvicorn.Config(
-        build_web(app, settings, secret),
-        lifespan="on",
-        # No access log: it would hold addresses, and paths with link tokens.
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        date_header=False,
-        # Behind the reverse proxy the client address is only used, in memory, by the
-        # token-guessing limiter.
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-    )
+    config = server_config(build_web(app, settings, secret))
     server = uvicorn.Server(config)
     # uvicorn re-raises SIGTERM after a graceful stop; the default action would then kill the
     # process with the signal instead of the clean exit code 0 systemd expects.

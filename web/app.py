@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -93,7 +94,7 @@ class WebSurvey:
         """Serve surveys from `service`; `limiter` slows down guessing of link tokens."""
         self.service = service
         self.config = config
-        self.limiter = limiter or GuessLimiter()
+        self.limiter = limiter if limiter is not None else GuessLimiter()
         self.env = Environment(
             loader=PackageLoader("web", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -479,6 +480,23 @@ class WebSurvey:
         return self.message(w.THANKS_TITLE, t.THANKS.split("\n\n"))
 
 
+def server_config(app: ASGIApp) -> uvicorn.Config:
+    """Return uvicorn's settings for serving `app` (bind the socket yourself and pass it)."""
+    return uvicorn.Config(
+        app,
+        lifespan="on",
+        # No access log: it would hold addresses, and paths with link tokens.
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        date_header=False,
+        # Behind the reverse proxy the client address is only used, in memory, by the
+        # token-guessing limiter.
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
+
+
 def create_app(
     service: SurveyService,
     config: WebConfig,
@@ -506,4 +524,4 @@ def create_app(
     return SecurityHeaders(CatchErrors(app, web.error_page), https=config.https)
 
 
-__all__ = ["WebConfig", "WebSurvey", "create_app"]
+__all__ = ["WebConfig", "WebSurvey", "create_app", "server_config"]
