@@ -180,7 +180,9 @@ class TolerantBot(ExtBot[Any]):
 
 
 PARSE_FAILURE = "Error while parsing updates!"
-LIBRARY_LOGGERS = ("telegram", "httpx", "httpcore", "apscheduler", "tornado", "asyncio")
+LIBRARY_LOGGERS = (
+    "telegram", "httpx", "httpcore", "apscheduler", "tornado", "asyncio", "uvicorn",
+)
 
 
 class LibraryRecordFilter(logging.Filter):

@@ -11,8 +11,11 @@ key, exactly as a Telegram chat id is used by the bot; the cookie is deleted at 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
+import secrets
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -95,6 +98,7 @@ class WebSurvey:
         self.service = service
         self.config = config
         self.limiter = limiter if limiter is not None else GuessLimiter()
+        self._tag_key = secrets.token_bytes(32)
         self.env = Environment(
             loader=PackageLoader("web", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -195,7 +199,8 @@ class WebSurvey:
         return (cookie, cur) if cur is not None else None
 
     def _tag(self, cookie: str) -> str:
-        return self.service.store.chat_key(cookie)[:10]
+        """Return a short tag for a browser, for log lines: stable within this process only."""
+        return hmac.new(self._tag_key, cookie.encode(), hashlib.sha256).hexdigest()[:10]
 
     # -- pages -------------------------------------------------------------------------------
 
@@ -427,7 +432,7 @@ class WebSurvey:
             return RedirectResponse(here, status_code=303)
         if action == "skicka":
             self.service.submit(cookie)
-            log.info("event=submitted channel=web chat=%s enkat=%s", self._tag(cookie), cur.q.id)
+            log.info("event=submitted chat=%s enkat=%s", self._tag(cookie), cur.q.id)
             response: Response = RedirectResponse(f"/e/{token}/tack", status_code=303)
             response.delete_cookie(SESSION_COOKIE, path=f"/e/{token}", secure=self.config.https,
                                    httponly=True, samesite="strict")
@@ -452,8 +457,6 @@ class WebSurvey:
             return RedirectResponse(here + note, status_code=303)
         if action == "hoppa":
             self.service.answer(cookie, cur, None)
-            log.info("event=answer channel=web chat=%s enkat=%s item=%s", self._tag(cookie),
-                     cur.q.id, item.id)
             return RedirectResponse(here, status_code=303)
         if action != "nasta":
             return RedirectResponse(f"{here}?n=gammal", status_code=303)
@@ -470,8 +473,6 @@ class WebSurvey:
             notes += ["dolt"] if cleaned.masked else []
             notes += ["kortat"] if cleaned.truncated else []
         self.service.answer(cookie, cur, value)
-        log.info("event=answer channel=web chat=%s enkat=%s item=%s", self._tag(cookie),
-                 cur.q.id, item.id)
         return RedirectResponse(here + (f"?n={','.join(notes)}" if notes else ""),
                                 status_code=303)
 
