@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test test-fast lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The pure and storage tiers only (markers in pyproject.toml): for quick checks while working.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "pure or storage"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -30,6 +30,8 @@ from analysis.periods import (
 )
 from questionnaires import model
 
+pytestmark = pytest.mark.pure
+
 NBSP = "\xa0"
 _ids = count()
 

@@ -24,6 +24,8 @@ from enkatbot.main import main
 from storage import Store
 from tests.test_analysis_seed import build_seed_frames
 
+pytestmark = pytest.mark.outputs
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NBSP = "\xa0"
 

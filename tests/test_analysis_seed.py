@@ -18,6 +18,8 @@ import pytest
 from analysis.figures import build_report
 from analysis.periods import measurement_year
 
+pytestmark = pytest.mark.pure
+
 AVSLUT_RESPONDENTS = {"kvinnor": 31, "män": 19, "övriga": 9}
 PERSONAL_RESPONDENTS = 8
 

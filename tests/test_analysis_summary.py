@@ -14,6 +14,8 @@ from analysis.sample import generate_sample
 from analysis.summary import CAPTION_LIMIT, TEXT_LIMIT, build_monthly_summary
 from tests.botapi.markup import parse_text
 
+pytestmark = pytest.mark.pure
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NBSP = "\xa0"
 

@@ -10,6 +10,8 @@ import pytest
 from bot.app import is_reminder_hour
 from bot.config import BOTFATHER_HELP, ConfigError, Settings
 
+pytestmark = pytest.mark.pure
+
 STHLM = ZoneInfo("Europe/Stockholm")
 
 

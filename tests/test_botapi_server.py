@@ -29,6 +29,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from tests.botapi import FakeBotAPI, parse_text
 from tests.botapi.markup import EntityParseError
 
+pytestmark = pytest.mark.botapi
+
 TOKEN = "123456:TEST"
 PNG = (
     bytes.fromhex("89504e470d0a1a0a0000000d49484452000000030000000208060000")

@@ -17,6 +17,8 @@ from enkatbot.main import build_parser, main
 from questionnaires.model import QUESTIONNAIRE_IDS
 from storage import Store
 
+pytestmark = pytest.mark.storage
+
 USERNAME = "finsam_test_bot"
 LINK = re.compile(rf"^https://t\.me/{USERNAME}\?start=([A-Za-z0-9_-]+)$")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

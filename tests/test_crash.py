@@ -23,7 +23,10 @@ from bot.texts import deltagare as t
 REPO = Path(__file__).resolve().parents[1]
 WAIT = 30.0  # seconds; generous for a slow CI machine, reached only when something is wrong
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+pytestmark = [
+    pytest.mark.storage,
+    pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL"),
+]
 
 
 class Chat:

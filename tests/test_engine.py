@@ -16,6 +16,8 @@ from questionnaires.textclean import (
     clean_text,
 )
 
+pytestmark = pytest.mark.pure
+
 
 def answer_up_to(q: Questionnaire, stop_at: str, value: str | None = None) -> SurveyState:
     """Answer every question before `stop_at` with `value` where it fits, else a first option."""

@@ -14,6 +14,10 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.storage
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -13,6 +13,8 @@ from bot.app import build_application
 from bot.config import Settings
 from tests.botapi import FakeBotAPI
 
+pytestmark = pytest.mark.botapi
+
 STHLM = ZoneInfo("Europe/Stockholm")
 
 

@@ -21,6 +21,8 @@ from questionnaires.model import (
     load_questionnaire,
 )
 
+pytestmark = pytest.mark.pure
+
 INSTRUMENT = Path(__file__).resolve().parents[2] / "shared" / "domain" / "instrument.md"
 PARTICIPANTS = ("deltagare-pagaende", "deltagare-avslut")
 TYPES = {"S": "scale", "JN": "yes_no", "T": "text"}
@@ -50,7 +52,12 @@ def _section(doc: str, heading: str) -> str:
 
 def _table(text: str) -> list[list[str]]:
     """Return the body rows of the first markdown table in `text`, cells stripped."""
-    rows = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("|")]
+    rows: list[str] = []
+    for ln in text.splitlines():
+        if ln.strip().startswith("|"):
+            rows.append(ln.strip())
+        elif rows:  # the first table has ended
+            break
     cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
     return [r for r in cells[1:] if not all(set(c) <= set("-: ") for c in r)]
 

@@ -18,6 +18,8 @@ from questionnaires.textclean import clean_text
 from storage import StorageError, Store
 from storage.schema import MIGRATIONS
 
+pytestmark = pytest.mark.storage
+
 INSATS = "Steget vidare"
 D0 = date(2024, 3, 11)
 
