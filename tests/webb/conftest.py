@@ -3,7 +3,8 @@
 The browser is Debian's `chromium`, driven by Playwright with the system browser as its
 executable (never `playwright install`). Without it the browser tests are skipped on a
 developer's machine but FAIL under CI (CI=true), so a missing browser cannot pass unnoticed;
-`make test` installs it.
+`make test` installs it. ENKATBOT_TEST_CHROMIUM names another executable (used to test
+exactly that).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def web(db_path: Path) -> Iterator[InProcessWeb]:
 @pytest.fixture(scope="session")
 def chromium():
     """Yield a headless Chromium (the system one) driven by Playwright."""
-    if not Path(CHROMIUM).exists():
+    executable = os.environ.get("ENKATBOT_TEST_CHROMIUM", CHROMIUM)
+    if not Path(executable).exists():
         message = (
-            f"{CHROMIUM} saknas: installera den med `apt-get install -y chromium` "
+            f"{executable} saknas: installera den med `apt-get install -y chromium` "
             "(make test gör det)."
         )
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
@@ -38,7 +40,7 @@ def chromium():
     from playwright.sync_api import sync_playwright  # heavy: only when a browser test runs
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
