@@ -22,6 +22,8 @@ from tests.webb.participant import WebParticipant
 from tests.webb.tools import WCAG_21_AA, InProcessWeb
 from web import texts as w
 
+pytestmark = pytest.mark.web
+
 PAGE_LIMIT = 30_000
 AVSLUT = ["Kvinna", "Alltid", "För det mesta", "Ofta", "Ibland", "Sällan", "Aldrig", "Vet inte",
           "Ja", "Ofta", t.BUTTON_SKIP, "Ett arbete.", "Att bli lyssnad på.", "Inget."]

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.web
+
 ROOT = Path(__file__).resolve().parents[2]
 ONE_BROWSER_TEST = (
     "tests/webb/test_browser.py::"

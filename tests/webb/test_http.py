@@ -24,6 +24,8 @@ from tests.webb.tools import (
 from web import texts as w
 from web.security import CSP, MAX_BODY, GuessLimiter
 
+pytestmark = pytest.mark.web
+
 
 def _session_answers(web: InProcessWeb, client) -> dict | None:
     cookie = client.cookies.get("enkat")
