@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from matplotlib import transforms
 from matplotlib.axes import Axes
@@ -98,12 +98,8 @@ class _Layout:
     """Rows from top to bottom: question headings (text) and bars, with their y positions."""
 
     y: float = 0.0
-    headings: list[tuple[float, str]] | None = None
-    bars: list[tuple[float, str]] | None = None
-
-    def __post_init__(self) -> None:
-        self.headings = []
-        self.bars = []
+    headings: list[tuple[float, str]] = field(default_factory=list)
+    bars: list[tuple[float, str]] = field(default_factory=list)
 
     def heading(self, text: str) -> None:
         lines = textwrap.wrap(text, WRAP)
@@ -160,6 +156,7 @@ def _finish_axes(ax: Axes, layout: _Layout, fig: Figure) -> None:
 
 
 def _segments(ax: Axes, y: float, fig: GroupFigures) -> None:
+    parts: list[tuple[str, int | None, int | None]]
     if fig.kind == "yes_no":
         parts = [("ja", fig.ja, None), ("nej", fig.nej, None)]
     else:
@@ -357,14 +354,14 @@ def report_charts(
                 )
             )
         else:
-            png = comparison_chart(report, enkat)
-            assert png is not None
+            compared = comparison_chart(report, enkat)
+            assert compared is not None  # planned only when has_earlier_figures
             charts.append(
                 Chart(
                     f"{enkat}-jamforelse.png",
                     f"{name}: Positivt per fråga och år",
                     f"Staplar med andelen positiva svar per fråga och mätår, {name}.",
-                    png,
+                    compared,
                 )
             )
     return charts

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -180,6 +181,11 @@ class Dataset:
         return Selection(self, self.responses[rmask], self.answers[amask])
 
 
+def group_sizes(sizes: pd.Series) -> list[tuple[tuple[Any, ...], int]]:
+    """Return a groupby(...).size() Series over several columns as (key tuple, count) pairs."""
+    return [(key if isinstance(key, tuple) else (key,), int(n)) for key, n in sizes.items()]
+
+
 def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -201,7 +207,7 @@ class Selection:
         """Return (complete, partial) per questionnaire id."""
         out = {qid: (0, 0) for qid in self.data.questionnaires}
         grouped = self.responses.groupby(["enkat", "status"]).size()
-        for (enkat, status), size in grouped.items():
+        for (enkat, status), size in group_sizes(grouped):
             c, p = out[enkat]
             out[enkat] = (c + int(size), p) if status == "complete" else (c, p + int(size))
         return out
@@ -210,7 +216,7 @@ class Selection:
         """Return the raw counts per (questionnaire id, item id) and kvinnor / män / övriga."""
         per_version = self.responses.groupby(["enkat", "version", "gkey"]).size()
         asked_all: dict[tuple[str, str], dict[str, int]] = {}
-        for (enkat, version, gkey), size in per_version.items():
+        for (enkat, version, gkey), size in group_sizes(per_version):
             q = self.data.questionnaires[enkat]
             for it in reported_items(q):
                 if (enkat, int(version), it.id) in self.data.item_versions:
@@ -224,7 +230,7 @@ class Selection:
         cond_values = a.groupby(["enkat", "item_id", "gkey", "value"]).size()
 
         band_map: dict[tuple[str, str, str], dict[str, int]] = {}
-        for (enkat, item_id, gkey, band), size in by_band.items():
+        for (enkat, item_id, gkey, band), size in group_sizes(by_band):
             band_map.setdefault((enkat, item_id, gkey), {})[band] = int(size)
         klart_map = {k: int(v) for k, v in klart.items()}
         cond_map = {k: int(v) for k, v in cond_values.items()}
@@ -290,7 +296,7 @@ class Selection:
                     continue
                 asked = sum(
                     int(size)
-                    for (enkat, version), size in per_version.items()
+                    for (enkat, version), size in group_sizes(per_version)
                     if enkat == q.id and (enkat, int(version), it.id) in self.data.item_versions
                 )
                 hidden = 1 <= asked < threshold

@@ -58,7 +58,7 @@ class GroupFigures:
         """Return the exact share of n in `band` (for drawing bars), 0.0 when nothing is shown."""
         if self.counts is None or not self.counts.n:
             return 0.0
-        return getattr(self.counts, band) / self.counts.n
+        return float(getattr(self.counts, band)) / self.counts.n
 
 
 def group_figures(group: str, kind: Kind, counts: Counts, hidden: bool) -> GroupFigures:

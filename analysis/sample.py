@@ -130,7 +130,8 @@ def _answer(rng: np.random.Generator, item: model.Item, mood: float, gendered: b
     if item.background:
         if rng.random() < 0.04:
             return None
-        labels, weights = zip(*_GENDER, strict=True)
+        labels = [label for label, _ in _GENDER]
+        weights = [weight for _, weight in _GENDER]
         p = np.array(weights) / sum(weights)
         return str(rng.choice(labels, p=p))
     if item.type == "text":

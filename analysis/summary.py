@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.charts import distribution_chart, new_figure, shows_anything
+from analysis.counting import group_sizes
 from analysis.figures import DEFAULT_THRESHOLD, Dataset, Report, build_report
 from analysis.formatting import number_text, percent, percent_text
 from analysis.periods import (
@@ -133,7 +134,7 @@ def _moves(
         # The year so far now minus the year so far last month is this month alone: compare
         # only questionnaires with at least `threshold` new responses, or a move would show
         # how a few people answered.
-        enough = frozenset(e for e, size in new.items() if size >= threshold)
+        enough = frozenset(str(e) for e, size in new.items() if size >= threshold)
         bases.append((year_to_date(shift_month(month, -1)), "året hittills förra månaden", enough))
     for period, label, allowed in bases:
         before = pooled_positivt(
@@ -253,7 +254,7 @@ def _too_few(data: Dataset, report: Report, insats: str | None) -> list[str]:
         ytd = ytd[ytd["enkat"].isin(_PARTICIPANTS)]
         per = ytd.groupby(["insats", "enkat"]).size()
         small: dict[str, list[str]] = {}
-        for (name, enkat), size in per.items():
+        for (name, enkat), size in group_sizes(per):
             if size < report.threshold:
                 small.setdefault(name, []).append(
                     f"{_e(short_name(enkat).lower())} {number_text(int(size))}"

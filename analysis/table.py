@@ -52,7 +52,7 @@ def row(question: QuestionFigures, fig: GroupFigures) -> dict[str, str]:
 
 def rows(report: Report) -> list[dict[str, str]]:
     """Return the report's rows, by questionnaire, question number and group."""
-    out = []
+    out: list[dict[str, str]] = []
     for info in report.questionnaires:
         for q in report.questions_in_questionnaire_order(info.id):
             out.extend(row(q, fig) for fig in q.groups)

@@ -17,6 +17,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.figures import (
@@ -55,7 +56,7 @@ _YEAR_TEXT = {
 def build_workbook(report: Report) -> Workbook:
     """Return the report as an openpyxl Workbook (not yet saved)."""
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the empty sheet every new Workbook starts with
     for info in report.questionnaires:
         _questionnaire_sheet(wb, report, info)
     _free_text_sheet(wb, report)
@@ -63,7 +64,7 @@ def build_workbook(report: Report) -> Workbook:
     for ws in wb.worksheets:
         ws.page_setup.orientation = "landscape"
         ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     return wb
 
 
@@ -156,7 +157,7 @@ def _questionnaire_sheet(wb: Workbook, report: Report, info: QuestionnaireInfo) 
         for q in own:
             row = _question_rows(ws, row, q, bands, years, first_band, sf_col, widths)
         row += 1
-    fixed = {2: TEXT_WIDTH}
+    fixed: dict[int, float] = {2: TEXT_WIDTH}
     widths.apply(ws, fixed)
     total = sum(ws.column_dimensions[get_column_letter(c)].width for c in range(1, last_col + 1))
     # A merged cell does not grow with its text: give each indicator text the lines it needs.

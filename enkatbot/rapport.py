@@ -130,7 +130,7 @@ def read_store(db: Path) -> tuple[Frames, list[str]]:
         names = [i.name for i in store.list_insatser(include_inactive=True)]
     finally:
         store.close()
-    return (frames[0], frames[1]), names  # type: ignore[return-value]
+    return frames, names
 
 
 def parse_period(args: argparse.Namespace) -> Period:

@@ -30,7 +30,8 @@ class LinksPart(StoreBase):
             raise StorageError("Namnet får vara högst 80 tecken.")
         if self.get_insats(name) is not None:
             raise StorageError(f"Det finns redan en insats som heter {name!r}.")
-        self.db["insats"].insert({"name": name, "created": (today or today_utc()).isoformat()})
+        created = (today or today_utc()).isoformat()
+        self.db.table("insats").insert({"name": name, "created": created})
         insats = self.get_insats(name)
         assert insats is not None
         return insats
@@ -80,7 +81,7 @@ class LinksPart(StoreBase):
         expires = (now + timedelta(days=valid_days)).isoformat(timespec="seconds")
         tokens = [secrets.token_urlsafe(TOKEN_BYTES) for _ in range(count)]
         with self.transaction():
-            self.db["link"].insert_all(
+            self.db.table("link").insert_all(
                 {
                     "token_hash": hash_token(t),
                     "insats_id": ins.id,

@@ -6,7 +6,15 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 
 from storage.base import StoreBase
-from storage.records import ROLES, TOKEN_BYTES, Role, StorageError, hash_token, today_utc
+from storage.records import (
+    ROLE_BY_NAME,
+    ROLES,
+    TOKEN_BYTES,
+    Role,
+    StorageError,
+    hash_token,
+    today_utc,
+)
 
 
 class PeoplePart(StoreBase):
@@ -16,7 +24,7 @@ class PeoplePart(StoreBase):
         """Give a Telegram user a role (replacing any earlier role)."""
         if role not in ROLES:
             raise StorageError(f"Okänd roll {role!r}; giltiga: {', '.join(ROLES)}.")
-        self.db["user"].upsert(
+        self.db.table("user").upsert(
             {"telegram_id": telegram_id, "role": role, "added": (today or today_utc()).isoformat()},
             pk="telegram_id",
         )
@@ -30,7 +38,7 @@ class PeoplePart(StoreBase):
     def role_of(self, telegram_id: int) -> Role | None:
         """Return the user's stored role, or None."""
         rows = list(self.db.query("SELECT role FROM user WHERE telegram_id = ?", [telegram_id]))
-        return rows[0]["role"] if rows else None
+        return ROLE_BY_NAME[rows[0]["role"]] if rows else None
 
     def users(self, role: str | None = None) -> list[tuple[int, str]]:
         """Return (telegram id, role) pairs, optionally only those with `role`."""
@@ -45,7 +53,7 @@ class PeoplePart(StoreBase):
             raise StorageError(f"Okänd roll {role!r}; giltiga: {', '.join(ROLES)}.")
         token = "inv_" + secrets.token_urlsafe(TOKEN_BYTES)
         expires = (now or datetime.now(UTC)) + timedelta(days=valid_days)
-        self.db["invite"].insert(
+        self.db.table("invite").insert(
             {
                 "token_hash": hash_token(token),
                 "role": role,
@@ -70,14 +78,15 @@ class PeoplePart(StoreBase):
             self.db.execute(
                 "UPDATE invite SET used = 1 WHERE token_hash = ?", [rows[0]["token_hash"]]
             )
-            self.add_user(telegram_id, rows[0]["role"], today=now.date())
-        return rows[0]["role"]
+            role = ROLE_BY_NAME[rows[0]["role"]]
+            self.add_user(telegram_id, role, today=now.date())
+        return role
 
     # -- coordinators' monthly summary -------------------------------------------------------
 
     def subscribe(self, telegram_id: int, today: date | None = None) -> None:
         """Subscribe a user to the monthly summary."""
-        self.db["subscription"].upsert(
+        self.db.table("subscription").upsert(
             {"telegram_id": telegram_id, "since": (today or today_utc()).isoformat()},
             pk="telegram_id",
         )

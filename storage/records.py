@@ -8,11 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 DEFAULT_DB = Path("data") / "enkatbot.db"
 ROLES: tuple[str, ...] = ("admin", "coordinator", "staff")
 Role = Literal["admin", "coordinator", "staff"]
+ROLE_BY_NAME: Mapping[str, Role] = {
+    "admin": "admin", "coordinator": "coordinator", "staff": "staff"
+}
+"""A stored role name to its typed Role (the user table's CHECK allows only these)."""
 LinkProblem = Literal["unknown", "used", "expired", "withdrawn"]
 Channel = Literal["telegram", "web"]
 CHANNELS: tuple[str, ...] = ("telegram", "web")
@@ -88,6 +92,6 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-def insats_from_row(row: Mapping[str, object]) -> Insats:
+def insats_from_row(row: Mapping[str, Any]) -> Insats:
     """Return the Insats a row of the insats table describes."""
-    return Insats(id=int(row["id"]), name=str(row["name"]), active=bool(row["active"]))  # type: ignore[call-overload]
+    return Insats(id=int(row["id"]), name=str(row["name"]), active=bool(row["active"]))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from storage.base import StoreBase
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ReportingPart(StoreBase):
@@ -14,7 +19,7 @@ class ReportingPart(StoreBase):
         start_month: str | None = None,
         end_month: str | None = None,
         insats: str | None = None,
-    ) -> tuple[object, object]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Return (responses, answers) as pandas DataFrames for reports.
 
         responses: response_id, enkat, version, insats, month, status (complete or partial);
@@ -22,6 +27,7 @@ class ReportingPart(StoreBase):
         pandas 3 stores a missing string as NaN). Unfinished surveys are left
         out. Months are inclusive "YYYY-MM" bounds.
         """
+        # Lazy: pandas takes a second to import, and only reports need it, not the survey.
         import pandas as pd
 
         where, args = ["r.status IN ('complete', 'partial')"], []

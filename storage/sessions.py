@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 
 from storage.base import StoreBase
 from storage.records import (
@@ -57,7 +58,7 @@ class SessionsPart(StoreBase):
             ).rowcount
             if not claimed:
                 raise StorageError("Länken har redan använts.")
-            self.db["response"].insert(
+            self.db.table("response").insert(
                 {
                     "id": response_id,
                     "enkat": link.enkat,
@@ -67,7 +68,7 @@ class SessionsPart(StoreBase):
                     "status": "in_progress",
                 }
             )
-            self.db["session"].insert(
+            self.db.table("session").insert(
                 {
                     "chat_key": key,
                     "response_id": response_id,
@@ -83,7 +84,7 @@ class SessionsPart(StoreBase):
         assert session is not None
         return session
 
-    def _session_row(self, key: str) -> dict | None:
+    def _session_row(self, key: str) -> dict[str, Any] | None:
         rows = list(
             self.db.query(
                 "SELECT session.*, response.enkat, response.version, insats.name AS insats "
