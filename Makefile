@@ -32,6 +32,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # The pure and storage tiers only (markers in pyproject.toml): for quick checks while working.
@@ -40,6 +41,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

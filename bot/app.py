@@ -33,7 +33,6 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    ApplicationBuilder,
     ApplicationHandlerStop,
     BaseUpdateProcessor,
     CallbackQueryHandler,
@@ -48,8 +47,10 @@ from telegram.request import HTTPXRequest
 
 from bot import participant, reports, staff
 from bot.config import ConfigError, Settings, deep_link
+from bot.context import BotApplication
 from bot.participant import Deps
 from bot.survey import SurveyService
+from bot.texts import deltagare
 from storage import Store
 from web.app import WebConfig, create_app, server_config
 
@@ -59,6 +60,8 @@ MAX_CONCURRENT_UPDATES = 64
 MAX_PENDING_PER_CHAT = 32
 """More updates than this waiting from one chat is a flood, not a person tapping quickly."""
 FLOOD_LOG_EVERY = 100
+UNBOUNDED_UPDATES = 1 << 30
+"""PTB's own concurrency limit, never reached: PerChatOrderedProcessor keeps the real one."""
 
 
 class PerChatOrderedProcessor(BaseUpdateProcessor):
@@ -81,13 +84,17 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
         max_pending_per_chat: int = MAX_PENDING_PER_CHAT,
     ) -> None:
         """Allow up to `max_concurrent_updates` updates in flight across all chats."""
-        super().__init__(max_concurrent_updates)
+        # PTB takes its own semaphore in process_update (final) *before* do_process_update,
+        # which would put the global limit before the chat's lock; so PTB's is left unbounded
+        # and the real limit is `_slots`, taken inside do_process_update after the lock.
+        super().__init__(UNBOUNDED_UPDATES)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self.max_pending_per_chat = max_pending_per_chat
         self.dropped = 0
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._users: defaultdict[int, int] = defaultdict(int)
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers holding its chat's lock, then a global slot."""
         chat_id = 0
         if isinstance(update, Update) and update.effective_chat is not None:
@@ -101,18 +108,14 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
             return
         self._users[chat_id] += 1
         try:
-            async with self._locks[chat_id]:
-                await super().process_update(update, coroutine)
+            async with self._locks[chat_id], self._slots:
+                await coroutine
         finally:
             self._users[chat_id] -= 1
             if self._users[chat_id] == 0:
                 # Forget idle chats so the lock table does not grow with every participant.
                 del self._users[chat_id]
                 self._locks.pop(chat_id, None)
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers (the chat's lock is already held)."""
-        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -219,7 +222,7 @@ async def guard_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat = update.effective_chat
     query = update.callback_query
     if query is not None and (query.message is None or chat is None):
-        await _answer_quietly(query, participant.t.BUTTON_WITHOUT_MESSAGE)
+        await _answer_quietly(query, deltagare.BUTTON_WITHOUT_MESSAGE)
         raise ApplicationHandlerStop
     if chat is not None and chat.type != "private":
         await participant.on_non_private(update, context)
@@ -251,7 +254,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, participant.t.ERROR)
+            await context.bot.send_message(update.effective_chat.id, deltagare.ERROR)
         except Exception:
             log.error("event=error_reply_failed")
 
@@ -279,7 +282,7 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await participant.send_reminder(context, chat_id)
 
 
-async def post_init(app: Application) -> None:
+async def post_init(app: BotApplication) -> None:
     """Set the command menus and start the scheduled jobs."""
     d: Deps = app.bot_data["deps"]
     store = d.service.store
@@ -298,25 +301,25 @@ async def post_init(app: Application) -> None:
     log.info("event=started bot=%s users_with_roles=%d", app.bot.username, len(users))
 
 
-async def post_shutdown(app: Application) -> None:
+async def post_shutdown(app: BotApplication) -> None:
     """Close the database cleanly (the WAL is folded into the file)."""
     d: Deps = app.bot_data["deps"]
     d.service.store.close()
     log.info("event=stopped")
 
 
-def build_application(settings: Settings, store: Store | None = None) -> Application:
+def build_application(settings: Settings, store: Store | None = None) -> BotApplication:
     """Return the fully wired Application for `settings` (not yet running)."""
     token = settings.require_token()
     store = store or Store(settings.db_path)
-    bot = TolerantBot(
+    bot: ExtBot[None] = TolerantBot(
         token,
         request=HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=30),
         get_updates_request=HTTPXRequest(read_timeout=settings.poll_timeout + 15),
         rate_limiter=AIORateLimiter(max_retries=5),
         **settings.bot_api_urls(),
     )
-    builder: ApplicationBuilder = (
+    builder = (
         Application.builder()
         .bot(bot)
         .concurrent_updates(PerChatOrderedProcessor())
@@ -412,7 +415,7 @@ def run(settings: Settings) -> None:
         )
 
 
-def webhook_route(app: Application, secret: str) -> Route:
+def webhook_route(app: BotApplication, secret: str) -> Route:
     """Return the route at /telegram that feeds Telegram's POSTs to the bot.
 
     A POST without the secret token Telegram was given is refused with 403, as PTB's own
@@ -453,7 +456,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_web(app: Application, settings: Settings, secret: str) -> ASGIApp:
+def build_web(app: BotApplication, settings: Settings, secret: str) -> ASGIApp:
     """Return the ASGI app serving the web survey (and the webhook), running `app` inside.
 
     As PTB's customwebhookbot example does, the Application is started by hand, here in the
@@ -513,7 +516,7 @@ def _after_serving(signum: int, frame: object) -> None:
     """Swallow the stop signal uvicorn raises again once it has shut down cleanly."""
 
 
-def serve_with_web(app: Application, settings: Settings, secret: str) -> None:
+def serve_with_web(app: BotApplication, settings: Settings, secret: str) -> None:
     """Serve the web survey with uvicorn until SIGTERM or SIGINT; the bot runs inside it."""
     sock = listening_socket(settings.webb_listen, settings.webb_port)
     config = server_config(build_web(app, settings, secret))

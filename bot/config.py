@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from storage import default_db_path
 
@@ -57,6 +58,13 @@ def _base_url(name: str, raw: str | None) -> str | None:
             f"https://enkat.exempel.se, inte {raw!r}."
         )
     return value
+
+
+class BotApiUrls(TypedDict, total=False):
+    """PTB's keyword arguments for a Bot API server other than Telegram's own."""
+
+    base_url: str
+    base_file_url: str
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ class Settings:
             webb_port=_int("ENKATBOT_WEBB_PORT", 8080, 1),
         )
 
-    def bot_api_urls(self) -> dict[str, str]:
+    def bot_api_urls(self) -> BotApiUrls:
         """Return PTB's base_url and base_file_url for TELEGRAM_API_URL ({} for Telegram's own).
 
         With them the bot calls {TELEGRAM_API_URL}/bot{token}/{method}.

@@ -49,7 +49,10 @@ class Deps:
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
     """Return the handlers' dependencies stored at start-up."""
-    return context.application.bot_data["deps"]
+    found = context.application.bot_data["deps"]
+    if not isinstance(found, Deps):
+        raise RuntimeError("build_application stores the handlers' Deps in bot_data")
+    return found
 
 
 _TAG_KEY = secrets.token_bytes(32)
@@ -278,6 +281,8 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     item = cur.item
 
     async def stale() -> None:
+        # The survey as it stands when called (cur is rebound below, never to None).
+        assert cur is not None
         log.info("event=stale_button chat=%s", tag(context, chat.id))
         if tapped is not None and tapped != cur.message_id:
             await _strip_buttons(context, chat.id, tapped)

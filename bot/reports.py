@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
 from analysis.summary import MonthlySummary, build_monthly_summary
 from bot.config import Settings
+from bot.context import BotApplication
 from bot.participant import Deps, answer_query, deps
 from bot.staff import require_role
 from bot.texts import samordnare as s
@@ -114,7 +115,7 @@ async def monthly_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await deliver_due(context)
 
 
-def schedule(app: Application, settings: Settings) -> None:
+def schedule(app: BotApplication, settings: Settings) -> None:
     """Schedule the monthly summary, and a catch-up run shortly after start."""
     assert app.job_queue is not None
     when = time(settings.report_hour, settings.report_minute, tzinfo=ZoneInfo(settings.timezone))

@@ -126,7 +126,7 @@ class WebSurvey:
 
     def error_page(self) -> bytes:
         """Return the page shown when something failed (no details, ever)."""
-        return self.message(w.ERROR_TITLE, [w.ERROR], 500).body
+        return bytes(self.message(w.ERROR_TITLE, [w.ERROR], 500).body)
 
     def _csrf(self, request: Request) -> tuple[str, str]:
         cookie = request.cookies.get(CSRF_COOKIE)
