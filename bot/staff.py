@@ -179,7 +179,7 @@ async def on_new_insats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     try:
         insats = deps(context).service.store.add_insats(name)
     except StorageError as exc:
-        await message.reply_text(str(exc))
+        await message.reply_text(p.storage_problem(exc))
         return
     log.info("event=insats_created")
     await message.reply_text(p.NEW_INSATS_DONE.format(name=insats.name))

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.config import Settings, survey_link
 from bot.qr import write_qr
+from enkatbot import texts
 from enkatbot.common import CliError, open_db, settings
 from questionnaires.model import QUESTIONNAIRE_IDS, get
 from storage import ROLES
@@ -19,10 +20,7 @@ def resolve_bot_username(settings: Settings) -> str:
     if settings.bot_username:
         return settings.bot_username
     if not settings.token:
-        raise CliError(
-            "Ange botens användarnamn i TELEGRAM_BOT_USERNAME, eller TELEGRAM_BOT_TOKEN "
-            "så att det kan hämtas från Telegram."
-        )
+        raise CliError(texts.NEED_USERNAME)
     # Lazy: python-telegram-bot is only needed when the username must be asked of Telegram.
     from telegram import Bot
 
@@ -33,20 +31,20 @@ def resolve_bot_username(settings: Settings) -> str:
     try:
         return asyncio.run(fetch())
     except Exception as exc:
-        raise CliError(f"Kunde inte fråga Telegram efter botens namn: {exc}") from exc
+        raise CliError(texts.GETME_FAILED.format(error=exc)) from exc
 
 
 def check_enkat(enkat: str) -> None:
     """Raise CliError unless `enkat` names a questionnaire (and it loads)."""
     if enkat not in QUESTIONNAIRE_IDS:
-        raise CliError(f"Okänd enkät {enkat!r}. Giltiga: {', '.join(QUESTIONNAIRE_IDS)}.")
+        raise CliError(texts.UNKNOWN_ENKAT.format(enkat=enkat, valid=", ".join(QUESTIONNAIRE_IDS)))
     get(enkat)
 
 
 def cmd_insats_add(args: argparse.Namespace) -> int:
     """Create an insats."""
     insats = open_db(args).add_insats(args.name)
-    print(f"Insatsen {insats.name!r} är skapad.")
+    print(texts.INSATS_CREATED.format(name=insats.name))
     return 0
 
 
@@ -54,7 +52,7 @@ def cmd_insats_list(args: argparse.Namespace) -> int:
     """List the insatser."""
     insatser = open_db(args).list_insatser()
     if not insatser:
-        print("Inga insatser ännu. Skapa en med: enkatbot insats add NAMN")
+        print(texts.NO_INSATSER)
     for i in insatser:
         print(i.name)
     return 0
@@ -89,15 +87,15 @@ def cmd_link_withdraw(args: argparse.Namespace) -> int:
     """Withdraw a link (the token, or the whole t.me link)."""
     token = args.token.rsplit("start=", 1)[-1].rstrip("/").rsplit("/e/", 1)[-1]
     if not open_db(args).withdraw_link(token):
-        raise CliError("Den länken finns inte.")
-    print("Länken är återkallad och kan inte längre användas.")
+        raise CliError(texts.UNKNOWN_LINK)
+    print(texts.LINK_WITHDRAWN)
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Give a Telegram user a role."""
     open_db(args).add_user(args.telegram_id, args.roll)
-    print(f"Användare {args.telegram_id} har nu rollen {args.roll}.")
+    print(texts.ROLE_GIVEN.format(telegram_id=args.telegram_id, role=args.roll))
     return 0
 
 
@@ -111,8 +109,8 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 def cmd_user_remove(args: argparse.Namespace) -> int:
     """Take away a user's role."""
     if not open_db(args).remove_user(args.telegram_id):
-        raise CliError(f"Användare {args.telegram_id} har ingen roll.")
-    print(f"Användare {args.telegram_id} har inte längre någon roll.")
+        raise CliError(texts.NO_ROLE.format(telegram_id=args.telegram_id))
+    print(texts.ROLE_REMOVED.format(telegram_id=args.telegram_id))
     return 0
 
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError
-from enkatbot import admin, chat, rapport, run
+from enkatbot import admin, chat, rapport, run, texts
 from enkatbot.common import CliError
 from questionnaires.model import QuestionnaireError
 from storage import StorageError
@@ -46,11 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, StorageError, QuestionnaireError, ConfigError) as exc:
-        print(f"enkatbot: {exc}", file=sys.stderr)
+    except StorageError as exc:
+        print(texts.ERROR_PREFIX.format(message=texts.storage_problem(exc)), file=sys.stderr)
+        return 2
+    except (CliError, QuestionnaireError, ConfigError) as exc:
+        print(texts.ERROR_PREFIX.format(message=exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\nAvbrutet. Allt som hann sparas är sparat.", file=sys.stderr)
+        print(texts.INTERRUPTED, file=sys.stderr)
         return 130
 
 

@@ -41,10 +41,7 @@ class StoreBase:
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise StorageError(
-                f"Databasen {self.path} är från en nyare version av enkätboten "
-                f"(schema {version}); uppgradera programmet."
-            )
+            raise StorageError("newer_schema", path=self.path, version=version)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.db.atomic():
                 for statement in statements(script):

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from storage.base import StoreBase
 from storage.records import (
+    INSATS_NAME_LIMIT,
     TOKEN_BYTES,
     Insats,
     LinkCheck,
@@ -25,11 +26,11 @@ class LinksPart(StoreBase):
         """Create an insats; return it. Raises StorageError when the name is empty or taken."""
         name = " ".join(name.split())
         if not name:
-            raise StorageError("Insatsen behöver ett namn.")
-        if len(name) > 80:
-            raise StorageError("Namnet får vara högst 80 tecken.")
+            raise StorageError("insats_name_empty")
+        if len(name) > INSATS_NAME_LIMIT:
+            raise StorageError("insats_name_too_long", limit=INSATS_NAME_LIMIT)
         if self.get_insats(name) is not None:
-            raise StorageError(f"Det finns redan en insats som heter {name!r}.")
+            raise StorageError("insats_name_taken", name=name)
         created = (today or today_utc()).isoformat()
         self.db.table("insats").insert({"name": name, "created": created})
         insats = self.get_insats(name)
@@ -57,8 +58,8 @@ class LinksPart(StoreBase):
         """Return the insats named `name`, or raise StorageError listing the valid names."""
         insats = self.get_insats(name)
         if insats is None:
-            names = ", ".join(i.name for i in self.list_insatser()) or "(inga ännu)"
-            raise StorageError(f"Okänd insats {name!r}. Insatser som finns: {names}.")
+            names = [i.name for i in self.list_insatser()]
+            raise StorageError("unknown_insats", name=name, names=names)
         return insats
 
     # -- survey links ------------------------------------------------------------------------
@@ -75,7 +76,7 @@ class LinksPart(StoreBase):
     ) -> list[str]:
         """Create `count` survey links; return their tokens (stored only as hashes)."""
         if count < 1 or uses < 1 or valid_days < 1:
-            raise StorageError("Antal, användningar och giltighetsdagar måste vara minst 1.")
+            raise StorageError("below_one")
         ins = self.require_insats(insats)
         now = now or datetime.now(UTC)
         expires = (now + timedelta(days=valid_days)).isoformat(timespec="seconds")

@@ -23,7 +23,7 @@ class PeoplePart(StoreBase):
     def add_user(self, telegram_id: int, role: str, today: date | None = None) -> None:
         """Give a Telegram user a role (replacing any earlier role)."""
         if role not in ROLES:
-            raise StorageError(f"Okänd roll {role!r}; giltiga: {', '.join(ROLES)}.")
+            raise StorageError("unknown_role", role=role, roles=ROLES)
         self.db.table("user").upsert(
             {"telegram_id": telegram_id, "role": role, "added": (today or today_utc()).isoformat()},
             pk="telegram_id",
@@ -50,7 +50,7 @@ class PeoplePart(StoreBase):
     def create_invite(self, role: str, valid_days: int = 7, now: datetime | None = None) -> str:
         """Create a one-time invite that grants `role`; return its token."""
         if role not in ROLES:
-            raise StorageError(f"Okänd roll {role!r}; giltiga: {', '.join(ROLES)}.")
+            raise StorageError("unknown_role", role=role, roles=ROLES)
         token = "inv_" + secrets.token_urlsafe(TOKEN_BYTES)
         expires = (now or datetime.now(UTC)) + timedelta(days=valid_days)
         self.db.table("invite").insert(

@@ -29,8 +29,34 @@ Only its HMAC (`Store.chat_key`) is ever stored.
 TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, within Telegram's 64
 
 
+StorageProblem = Literal[
+    "newer_schema",  # details: path, version
+    "insats_name_empty",
+    "insats_name_too_long",  # details: limit
+    "insats_name_taken",  # details: name
+    "unknown_insats",  # details: name, names (the insatser that exist)
+    "below_one",  # antal, användningar or giltighetsdagar under 1
+    "unknown_role",  # details: role, roles
+    "link_not_open",
+    "link_used",
+    "session_exists",
+    "no_session",
+]
+INSATS_NAME_LIMIT = 80
+
+
 class StorageError(Exception):
-    """A storage request that cannot be carried out; the message is plain Swedish."""
+    """A storage request that cannot be carried out.
+
+    `problem` says which (a code, never a sentence: each front end words it for its audience
+    from its own texts); `details` holds the values such a sentence may name.
+    """
+
+    def __init__(self, problem: StorageProblem, **details: Any) -> None:
+        """Create the error for `problem` with the values its message names."""
+        super().__init__(problem)
+        self.problem: StorageProblem = problem
+        self.details: dict[str, Any] = details
 
 
 @dataclass(frozen=True)

@@ -44,20 +44,20 @@ class SessionsPart(StoreBase):
         enkät, its version, the insats and the month.
         """
         if link.problem is not None or link.token_hash is None or link.insats_id is None:
-            raise StorageError("Länken kan inte öppnas.")
+            raise StorageError("link_not_open")
         today = today or today_utc()
         key = self.chat_key(chat_id)
         response_id = secrets.token_hex(16)
         with self.transaction():
             if self._session_row(key) is not None:
-                raise StorageError("Det finns redan en påbörjad enkät i den här chatten.")
+                raise StorageError("session_exists")
             claimed = self.db.execute(
                 "UPDATE link SET uses_left = uses_left - 1 "
                 "WHERE token_hash = ? AND uses_left > 0 AND withdrawn = 0",
                 [link.token_hash],
             ).rowcount
             if not claimed:
-                raise StorageError("Länken har redan använts.")
+                raise StorageError("link_used")
             self.db.table("response").insert(
                 {
                     "id": response_id,
@@ -141,7 +141,7 @@ class SessionsPart(StoreBase):
         with self.transaction():
             row = self._session_row(key)
             if row is None:
-                raise StorageError("Det finns ingen påbörjad enkät i den här chatten.")
+                raise StorageError("no_session")
             rid = row["response_id"]
             stored = {
                 r["item_id"]: r["value"]

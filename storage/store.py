@@ -26,6 +26,7 @@ from storage.records import (
     Role,
     Session,
     StorageError,
+    StorageProblem,
     default_db_path,
     hash_token,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Role",
     "Session",
     "StorageError",
+    "StorageProblem",
     "Store",
     "default_db_path",
     "hash_token",

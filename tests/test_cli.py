@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import re
+import typing
 from pathlib import Path
 
 import pandas as pd
@@ -12,10 +13,12 @@ import pytest
 from PIL import Image
 
 from bot.texts import deltagare as t
+from bot.texts import personal
 from enkatbot import terminal
+from enkatbot import texts as cli_texts
 from enkatbot.main import build_parser, main
 from questionnaires.model import QUESTIONNAIRE_IDS
-from storage import Store
+from storage import StorageError, StorageProblem, Store
 
 pytestmark = pytest.mark.storage
 
@@ -361,3 +364,26 @@ def test_link_create_asks_the_bot_api_for_the_username_when_only_a_token_is_set(
         assert api.calls_of("getMe"), "the username was not asked of the configured server"
     assert code == 0, err
     assert re.fullmatch(r"https://t\.me/forbundets_enkatbot\?start=[A-Za-z0-9_-]{22,64}\n", out)
+
+
+@pytest.mark.parametrize("problem", typing.get_args(StorageProblem))
+def test_every_storage_problem_has_a_sentence_for_staff_and_for_the_command(problem):
+    details = {"path": "data/e.db", "version": 9, "limit": 80, "name": "Steget",
+               "names": ["Alfa", "Beta"], "role": "chef", "roles": ("admin", "staff")}
+    for render in (personal.storage_problem, cli_texts.storage_problem):
+        text = render(StorageError(problem, **details))
+        assert text and text[0].isupper() and text.endswith(".")
+        assert problem not in text  # a sentence, not the code
+
+
+def test_storage_problems_name_what_went_wrong(run, tmp_path):
+    code, _, err = run("insats", "add", "   ")
+    assert code == 2 and err.strip() == "enkatbot: Insatsen behöver ett namn."
+    run("insats", "add", "Steget")
+    code, _, err = run("insats", "add", "steget")
+    assert code == 2 and "Det finns redan en insats som heter 'steget'." in err
+    code, _, err = run("link", "create", "--insats", "Finns ej", "--enkat", "personal")
+    assert code == 2 and "Okänd insats 'Finns ej'. Insatser som finns: Steget." in err
+    assert personal.storage_problem(StorageError("unknown_insats", name="X", names=[])) == (
+        "Okänd insats 'X'. Insatser som finns: (inga ännu)."
+    )

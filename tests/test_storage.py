@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from bot.survey import SurveyService
+from enkatbot.main import main as cli_main
 from questionnaires import engine
 from questionnaires.model import get
 from questionnaires.textclean import clean_text
@@ -97,14 +98,19 @@ def test_a_migration_with_semicolons_in_strings_and_triggers_is_applied_whole(
     store.close()
 
 
-def test_a_file_from_a_newer_version_is_refused(db_path):
+def test_a_file_from_a_newer_version_is_refused(db_path, capsys):
     newer = len(MIGRATIONS) + 1
     conn = sqlite3.connect(db_path)
     conn.execute(f"PRAGMA user_version = {newer}")
     conn.close()
     with pytest.raises(StorageError) as err:
         Store(db_path)
-    msg = str(err.value)
+    assert err.value.problem == "newer_schema"
+    assert err.value.details == {"path": db_path, "version": newer}
+    # What the person starting the program reads: one Swedish line naming the file and schema.
+    assert cli_main(["--db", str(db_path), "insats", "list"]) == 2
+    msg = capsys.readouterr().err
+    assert msg.startswith("enkatbot: ") and msg.count("\n") == 1
     assert "nyare version" in msg
     assert str(newer) in msg
     assert db_path.name in msg

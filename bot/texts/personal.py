@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from storage import StorageError, StorageProblem
+
 ROLE_NAMES = {"admin": "administratör", "coordinator": "samordnare", "staff": "personal"}
 ENKAT_CHOICES = (
     ("deltagare-pagaende", "Pågående (under insatsen)"),
@@ -68,3 +72,31 @@ HELP = {
         "/insatser – se insatserna"
     ),
 }
+
+STORAGE_PROBLEMS: Mapping[StorageProblem, str] = {
+    "newer_schema": (
+        "Databasen är från en nyare version av enkätboten (schema {version}). "
+        "Be den som sköter boten att uppgradera programmet."
+    ),
+    "insats_name_empty": "Insatsen behöver ett namn.",
+    "insats_name_too_long": "Namnet får vara högst {limit} tecken.",
+    "insats_name_taken": "Det finns redan en insats som heter {name!r}.",
+    "unknown_insats": "Okänd insats {name!r}. Insatser som finns: {names}.",
+    "below_one": "Antal, användningar och giltighetsdagar måste vara minst 1.",
+    "unknown_role": "Okänd roll {role!r}; giltiga: {roles}.",
+    "link_not_open": "Länken kan inte öppnas.",
+    "link_used": "Länken har redan använts.",
+    "session_exists": "Det finns redan en påbörjad enkät i den här chatten.",
+    "no_session": "Det finns ingen påbörjad enkät i den här chatten.",
+}
+NO_INSATSER_YET = "(inga ännu)"
+
+
+def storage_problem(exc: StorageError) -> str:
+    """Return the sentence staff read for a storage request that could not be carried out."""
+    details = dict(exc.details)
+    if "names" in details:
+        details["names"] = ", ".join(details["names"]) or NO_INSATSER_YET
+    if "roles" in details:
+        details["roles"] = ", ".join(details["roles"])
+    return STORAGE_PROBLEMS[exc.problem].format(**details)

@@ -1,0 +1,52 @@
+"""What the `enkatbot` command prints: results, and why a request could not be carried out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from storage import StorageError, StorageProblem
+
+ERROR_PREFIX = "enkatbot: {message}"
+INTERRUPTED = "\nAvbrutet. Allt som hann sparas är sparat."
+
+INSATS_CREATED = "Insatsen {name!r} är skapad."
+NO_INSATSER = "Inga insatser ännu. Skapa en med: enkatbot insats add NAMN"
+LINK_WITHDRAWN = "Länken är återkallad och kan inte längre användas."
+UNKNOWN_LINK = "Den länken finns inte."
+ROLE_GIVEN = "Användare {telegram_id} har nu rollen {role}."
+NO_ROLE = "Användare {telegram_id} har ingen roll."
+ROLE_REMOVED = "Användare {telegram_id} har inte längre någon roll."
+UNKNOWN_ENKAT = "Okänd enkät {enkat!r}. Giltiga: {valid}."
+NEED_USERNAME = (
+    "Ange botens användarnamn i TELEGRAM_BOT_USERNAME, eller TELEGRAM_BOT_TOKEN "
+    "så att det kan hämtas från Telegram."
+)
+GETME_FAILED = "Kunde inte fråga Telegram efter botens namn: {error}"
+
+STORAGE_PROBLEMS: Mapping[StorageProblem, str] = {
+    "newer_schema": (
+        "Databasen {path} är från en nyare version av enkätboten "
+        "(schema {version}); uppgradera programmet."
+    ),
+    "insats_name_empty": "Insatsen behöver ett namn.",
+    "insats_name_too_long": "Namnet får vara högst {limit} tecken.",
+    "insats_name_taken": "Det finns redan en insats som heter {name!r}.",
+    "unknown_insats": "Okänd insats {name!r}. Insatser som finns: {names}.",
+    "below_one": "Antal, användningar och giltighetsdagar måste vara minst 1.",
+    "unknown_role": "Okänd roll {role!r}; giltiga: {roles}.",
+    "link_not_open": "Länken kan inte öppnas.",
+    "link_used": "Länken har redan använts.",
+    "session_exists": "Det finns redan en påbörjad enkät i den här chatten.",
+    "no_session": "Det finns ingen påbörjad enkät i den här chatten.",
+}
+NO_INSATSER_YET = "(inga ännu)"
+
+
+def storage_problem(exc: StorageError) -> str:
+    """Return the line the command prints for a storage request that could not be carried out."""
+    details = dict(exc.details)
+    if "names" in details:
+        details["names"] = ", ".join(details["names"]) or NO_INSATSER_YET
+    if "roles" in details:
+        details["roles"] = ", ".join(details["roles"])
+    return STORAGE_PROBLEMS[exc.problem].format(**details)
