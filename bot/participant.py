@@ -100,7 +100,7 @@ def overview_text(cur: Current) -> str:
     """Return the HTML overview of all answers, shown before Skicka in."""
     lines = [f"<b>{html.escape(t.OVERVIEW_TITLE)}</b>", ""]
     for n, line in enumerate(engine.overview(cur.q, cur.state), 1):
-        shown = line.display
+        shown = t.overview_answer(line)
         if len(shown) > OVERVIEW_TEXT_LIMIT:
             shown = shown[: OVERVIEW_TEXT_LIMIT - 1] + "…"
         lines.append(f"{n}. {html.escape(line.item.text)}\n   → <i>{html.escape(shown)}</i>")

@@ -54,7 +54,7 @@ def _show_overview(cur: Current, out: TextIO) -> list[str]:
     out.write("\n" + t.OVERVIEW_TITLE + "\n")
     ids: list[str] = []
     for i, line in enumerate(engine.overview(cur.q, cur.state), 1):
-        out.write(f"  {i}. {line.item.text}\n     → {line.display}\n")
+        out.write(f"  {i}. {line.item.text}\n     → {t.overview_answer(line)}\n")
         ids.append(line.item.id)
     out.write("\n" + t.OVERVIEW_FOOTER + "\n")
     out.write(f"  s. {t.BUTTON_SUBMIT}   ä. {t.BUTTON_CHANGE}   f. {t.BUTTON_BACK}   q. Pausa\n")

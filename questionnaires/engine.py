@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Literal
 
 from questionnaires.model import Item, Questionnaire
 from questionnaires.textclean import MAX_TEXT_LENGTH as MAX_TEXT_LENGTH
@@ -21,6 +22,8 @@ from questionnaires.textclean import clean_text
 
 Answer = str | None
 """An option's value, a free text, or None for a skipped question."""
+
+AnswerState = Literal["unanswered", "skipped", "answered"]
 
 
 class InvalidAnswer(ValueError):
@@ -222,12 +225,20 @@ class OverviewLine:
     answered: bool
 
     @property
-    def display(self) -> str:
-        """Return the answer as the respondent sees it: the option label, the text, or a note."""
+    def state(self) -> AnswerState:
+        """Return whether the question was answered, skipped, or not reached yet."""
         if not self.answered:
-            return "Inte besvarad"
+            return "unanswered"
+        return "skipped" if self.answer is None else "answered"
+
+    @property
+    def label(self) -> str | None:
+        """Return the answer as given: the option's label, or the text; None if none was given.
+
+        Front ends word "skipped" and "not answered" from their own texts (see `state`).
+        """
         if self.answer is None:
-            return "Hoppade över"
+            return None
         if self.item.scale is not None:
             opt = self.item.scale.option(self.answer)
             return opt.label if opt else self.answer

@@ -9,6 +9,9 @@ import pytest
 
 from bot.app import is_reminder_hour
 from bot.config import BOTFATHER_HELP, ConfigError, Settings
+from bot.texts import deltagare
+from questionnaires import engine
+from questionnaires.model import get
 
 pytestmark = pytest.mark.pure
 
@@ -58,3 +61,13 @@ def test_run_without_a_token_exits_with_the_botfather_help(monkeypatch, tmp_path
     code = main(["--db", str(tmp_path / "e.db"), "run"])
     assert code == 2
     assert "@BotFather" in capsys.readouterr().err
+
+
+def test_the_overview_words_each_answer_for_the_participant():
+    q = get("deltagare-avslut")
+    state = engine.start(q)
+    state = engine.answer(q, state, "kvinna")  # kön: an option, shown by its label
+    state = engine.skip(q, state)  # the first question, skipped
+    words = [deltagare.overview_answer(line) for line in engine.overview(q, state)]
+    assert words[:2] == ["Kvinna", "Hoppade över"]
+    assert set(words[2:]) == {"Inte besvarad"}  # not reached yet

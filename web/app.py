@@ -366,7 +366,7 @@ class WebSurvey:
 
     def _lines(self, cur: Current) -> list[dict[str, str]]:
         return [
-            {"item_id": line.item.id, "question": line.item.text, "answer": line.display}
+            {"item_id": line.item.id, "question": line.item.text, "answer": t.overview_answer(line)}
             for line in engine.overview(cur.q, cur.state)
         ]
 

@@ -5,6 +5,7 @@ The question texts themselves come from the questionnaire files and are never re
 
 from __future__ import annotations
 
+from questionnaires.engine import OverviewLine
 from questionnaires.model import Questionnaire
 
 BUTTON_START = "Börja"
@@ -66,6 +67,18 @@ ANSWERED_PREFIX = "Ditt svar:"
 SKIPPED = "Du hoppade över frågan."
 
 OVERVIEW_TITLE = "Klart! Här är dina svar:"
+OVERVIEW_SKIPPED = "Hoppade över"
+OVERVIEW_NOT_ANSWERED = "Inte besvarad"
+
+
+def overview_answer(line: OverviewLine) -> str:
+    """Return the answer as the overview shows it: the label or text, or why there is none."""
+    if line.state == "unanswered":
+        return OVERVIEW_NOT_ANSWERED
+    if line.label is None:
+        return OVERVIEW_SKIPPED
+    return line.label
+
 OVERVIEW_FOOTER = (
     "Tryck på Skicka in när du är nöjd. Efter det går svaren inte att ändra."
 )
