@@ -9,6 +9,8 @@ Anonymity is built into the tables:
   about when a row was written.
 - `session` (an unfinished survey) is keyed by an HMAC of the chat id, never the chat id.
 - `reminder` holds a chat id and a day, nothing else; it exists only while a reminder is due.
+- `released_cell` (the release ledger, `analysis.ledger`) holds the counts of every table cell
+  ever released to anyone — scope, question, group, counts — and nothing about who answered.
 """
 
 from __future__ import annotations
@@ -89,6 +91,30 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE session ADD COLUMN channel TEXT NOT NULL DEFAULT 'telegram'
         CHECK (channel IN ('telegram', 'web'));
+    """,
+    # 4: the release ledger: the counts of every released table cell, so no later release can
+    # be subtracted from it to show a small group (analysis.ledger)
+    """
+    CREATE TABLE released_cell (
+        release_id TEXT NOT NULL,
+        start TEXT NOT NULL,
+        "end" TEXT NOT NULL,
+        insats TEXT NOT NULL,
+        enkat TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        atoms TEXT NOT NULL,
+        tillfragade INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        negativt INTEGER NOT NULL,
+        varken_eller INTEGER NOT NULL,
+        positivt INTEGER NOT NULL,
+        klart_positivt INTEGER NOT NULL,
+        ja INTEGER NOT NULL,
+        nej INTEGER NOT NULL,
+        PRIMARY KEY (release_id, grp)
+    ) WITHOUT ROWID;
+    CREATE INDEX released_cell_item ON released_cell (enkat, item_id);
     """,
 )
 

@@ -5,13 +5,14 @@ or restart loses nothing. See `storage.schema` for what each table may hold.
 
 `Store` is one class made of parts along the seams of what it stores: `base` (the file,
 migrations, secret), `sessions` (unfinished surveys: the part anonymity depends on), `links`
-(insatser and survey links), `people` (roles, invites, subscriptions) and `reporting`.
+(insatser and survey links), `people` (roles, invites, subscriptions), `reporting` and `ledger` (released report cells).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from storage.ledger import LedgerPart
 from storage.links import LinksPart
 from storage.people import PeoplePart
 from storage.records import (
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 
-class Store(SessionsPart, LinksPart, PeoplePart, ReportingPart):
+class Store(SessionsPart, LinksPart, PeoplePart, ReportingPart, LedgerPart):
     """The project's database: insatser, links, users, sessions, responses and answers."""
 
 
