@@ -24,13 +24,17 @@ responses are respondents. The definitions follow the instrument (docs: shared/d
 Free-text answers are shown for samtliga only (lists per gender would give the remainder's
 texts by set difference), sorted alphabetically so their order says nothing about who wrote
 them or when, with personal data masked again, and hidden when fewer than t were asked.
+
+With a release guard (`analysis.ledger`), `Selection.figures` and `Selection.free_texts` also
+hide what an earlier released table would give away by subtraction: the single call site
+where suppression meets the release ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -48,6 +52,34 @@ ANSWER_COLUMNS: tuple[str, ...] = ("response_id", "item_id", "value")
 
 _OTHERS = "övriga"
 _GKEYS = ("kvinnor", "män", _OTHERS)
+
+ScopeKey = tuple[str, str, str | None]
+"""Whose answers a table counts: (first month, last month, insats or None for all)."""
+Atom = tuple[str, str, str]
+"""(month, insats, kvinnor / män / övriga): where people asked a question came from."""
+
+
+class ReleaseCheck(Protocol):
+    """What the suppression step asks the release ledger (`analysis.ledger.ReleaseGuard`)."""
+
+    def hide(
+        self,
+        scope: ScopeKey,
+        enkat: str,
+        item_id: str,
+        counts: Mapping[str, Counts],
+        hidden: frozenset[str],
+        close: Callable[[frozenset[str]], frozenset[str]],
+        atoms: frozenset[Atom],
+    ) -> frozenset[str]:
+        """Return `hidden` and whatever else must be hidden because of earlier releases."""
+        ...
+
+    def hide_free_text(
+        self, scope: ScopeKey, enkat: str, item_id: str, asked: int, atoms: frozenset[Atom]
+    ) -> bool:
+        """Return True when a free-text list must be held back because of earlier releases."""
+        ...
 
 
 class DataError(ValueError):
@@ -259,9 +291,45 @@ class Selection:
                 out[(q.id, it.id)] = per_group
         return out
 
-    def figures(self, threshold: int) -> dict[tuple[str, str], tuple[GroupFigures, ...]]:
-        """Return the shown figures per (questionnaire id, item id), suppression applied."""
+    def asked_atoms(self) -> dict[tuple[str, str], frozenset[Atom]]:
+        """Return per (questionnaire id, item id) the atoms that had anyone asked the question.
+
+        Only the release ledger needs these: where a table's people came from, not how many.
+        """
+        r = self.responses
+        per_version = r[["enkat", "version", "month", "insats", "gkey"]].drop_duplicates()
+        by_version: dict[tuple[str, int], set[Atom]] = {}
+        for enkat, version, month, insats, gkey in per_version.itertuples(index=False):
+            by_version.setdefault((enkat, int(version)), set()).add((month, insats, gkey))
+        a = self.answers
+        by_value: dict[tuple[str, str, str], set[Atom]] = {}
+        cols = ["enkat", "item_id", "value", "month", "insats", "gkey"]
+        for enkat, item_id, value, month, insats, gkey in (
+            a[cols].dropna(subset=["value"]).drop_duplicates().itertuples(index=False)
+        ):
+            by_value.setdefault((enkat, item_id, str(value)), set()).add((month, insats, gkey))
+        out: dict[tuple[str, str], frozenset[Atom]] = {}
+        for q in self.data.questionnaires.values():
+            for it in q.items:
+                if it.condition is not None:
+                    atoms = by_value.get((q.id, it.condition.item, it.condition.answer), set())
+                else:
+                    atoms = set().union(*(
+                        found for (enkat, version), found in by_version.items()
+                        if enkat == q.id and (enkat, version, it.id) in self.data.item_versions
+                    ))
+                out[(q.id, it.id)] = frozenset(atoms)
+        return out
+
+    def figures(
+        self, threshold: int, guard: ReleaseCheck | None = None, scope: ScopeKey | None = None
+    ) -> dict[tuple[str, str], tuple[GroupFigures, ...]]:
+        """Return the shown figures per (questionnaire id, item id), suppression applied.
+
+        With a `guard` (and the `scope` these figures count) the release ledger may hide more.
+        """
         raw = self.raw_counts()
+        atoms = self.asked_atoms() if guard is not None else {}
         out: dict[tuple[str, str], tuple[GroupFigures, ...]] = {}
         for q in self.data.questionnaires.values():
             hidden_by_item: dict[str, frozenset[str]] = {}
@@ -278,6 +346,12 @@ class Selection:
                     else frozenset()
                 )
                 hidden = suppressed_groups(groups, threshold, inherited=inherited)
+                if guard is not None and scope is not None:
+                    hidden = guard.hide(
+                        scope, q.id, it.id, groups, hidden,
+                        lambda h, g=groups: suppressed_groups(g, threshold, inherited=h),  # type: ignore[misc]
+                        atoms[(q.id, it.id)],
+                    )
                 hidden_by_item[it.id] = hidden
                 kind: Kind = "yes_no" if it.type == "yes_no" else "scale"
                 out[(q.id, it.id)] = tuple(
@@ -285,9 +359,16 @@ class Selection:
                 )
         return out
 
-    def free_texts(self, threshold: int) -> list[FreeTextFigures]:
-        """Return every free-text question's answers, hidden where fewer than threshold asked."""
+    def free_texts(
+        self, threshold: int, guard: ReleaseCheck | None = None, scope: ScopeKey | None = None
+    ) -> list[FreeTextFigures]:
+        """Return every free-text question's answers, hidden where fewer than threshold asked.
+
+        With a `guard`, also hidden where the release ledger finds an earlier list that differs
+        from this one by a few people.
+        """
         out: list[FreeTextFigures] = []
+        atoms = self.asked_atoms() if guard is not None else {}
         per_version = self.responses.groupby(["enkat", "version"]).size()
         text_rows = self.answers[self.answers["value"].notna()]
         for q in self.data.questionnaires.values():
@@ -300,6 +381,8 @@ class Selection:
                     if enkat == q.id and (enkat, int(version), it.id) in self.data.item_versions
                 )
                 hidden = 1 <= asked < threshold
+                if not hidden and guard is not None and scope is not None:
+                    hidden = guard.hide_free_text(scope, q.id, it.id, asked, atoms[(q.id, it.id)])
                 texts: tuple[str, ...] = ()
                 if not hidden:
                     mine = (text_rows["item_id"] == it.id) & (text_rows["enkat"] == q.id)

@@ -19,6 +19,8 @@ from analysis.counting import (
     DataError,
     Dataset,
     RawCounts,
+    ReleaseCheck,
+    ScopeKey,
     Selection,
     UnknownInsatsError,
     reported_items,
@@ -61,6 +63,7 @@ __all__ = [
     "QuestionFigures",
     "QuestionnaireInfo",
     "RawCounts",
+    "ReleaseCheck",
     "Report",
     "Selection",
     "Status",
@@ -86,6 +89,7 @@ def build_report(
     threshold: int = DEFAULT_THRESHOLD,
     compare_years: Sequence[int] | None = None,
     allow_unknown_insats: bool = False,
+    guard: ReleaseCheck | None = None,
 ) -> Report:
     """Return the report of a period: figures per indicator, question and group, free texts.
 
@@ -93,7 +97,9 @@ def build_report(
     insatser; an insats without responses raises UnknownInsatsError, unless
     `allow_unknown_insats`, which gives a report where every question has "Inga svar".
     `compare_years` None compares with the latest measurement years before the period that
-    have responses; at most MAX_COMPARISON_YEARS are kept either way.
+    have responses; at most MAX_COMPARISON_YEARS are kept either way. `guard`, the release
+    ledger (`analysis.ledger.ReleaseGuard`), may hide more figures — current and comparison
+    years — because of earlier releases, and collects what this report releases.
     """
     if period is None:
         raise TypeError("build_report needs a period")
@@ -107,7 +113,8 @@ def build_report(
             if not allow_unknown_insats:
                 raise
     selection = data.select(period.months(), insats)
-    shown = selection.figures(threshold)
+    scope: ScopeKey = (period.start, period.end, insats)
+    shown = selection.figures(threshold, guard, scope)
 
     if compare_years is None:
         years = _comparison_years(data, period, insats)
@@ -115,8 +122,9 @@ def build_report(
         years = sorted(set(compare_years))[-MAX_COMPARISON_YEARS:]
     earlier: dict[int, tuple[Selection, dict[tuple[str, str], tuple[GroupFigures, ...]]]] = {}
     for year in years:
-        sel = data.select(measurement_year(year).months(), insats)
-        earlier[year] = (sel, sel.figures(threshold))
+        whole = measurement_year(year)
+        sel = data.select(whole.months(), insats)
+        earlier[year] = (sel, sel.figures(threshold, guard, (whole.start, whole.end, insats)))
 
     questions: dict[int, list[QuestionFigures]] = {}
     for q in data.questionnaires.values():
@@ -166,7 +174,7 @@ def build_report(
         threshold=threshold,
         questionnaires=infos,
         indicators=sections,
-        free_texts=tuple(selection.free_texts(threshold)),
+        free_texts=tuple(selection.free_texts(threshold, guard, scope)),
         comparison_years=tuple(years),
     )
 

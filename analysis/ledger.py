@@ -33,19 +33,24 @@ two insatser); respondent counts per questionnaire are not held back.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field
-from fractions import Fraction
 from functools import cache
 from itertools import product
+from typing import Protocol, TypeVar
 
-from analysis.figures import GROUPS, Counts, ScopeKey, is_small
+import numpy as np
 
-_PARTS = {"samtliga": (1, 1, 1), "kvinnor": (1, 0, 0), "män": (0, 1, 0)}
-"""Which of (kvinnor, män, the rest) each shown group is made of."""
+from analysis.counting import ScopeKey
+from analysis.suppression import GROUPS, Counts
 
 FREE_TEXT_GROUP = "fritext"
 """The group name under which a free-text question's list is recorded (only samtliga sees it)."""
+
+Atom = tuple[str, str, str]
+"""(month, insats, gender key: kvinnor, män or övriga): a place people counted in a table come
+from. A table records which atoms had anyone asked, never how many or who."""
 
 
 @dataclass(frozen=True)
@@ -56,132 +61,91 @@ class Scope:
     end: str
     insats: str | None = None
 
-    def within(self, other: Scope) -> bool:
-        """Return True when everyone counted in this scope is counted in `other` too."""
-        months = other.start <= self.start and self.end <= other.end
-        return months and (other.insats is None or other.insats == self.insats)
-
 
 @dataclass(frozen=True)
 class Table:
-    """One released table: the shown groups' counts of one question over one scope."""
+    """One released table: the shown groups' counts of one question, and where they came from."""
 
     scope: Scope
     enkat: str
     item_id: str
     cells: Mapping[str, Counts]
+    atoms: frozenset[Atom] = frozenset()
 
     @property
     def key(self) -> str:
         """Return an id that is the same for the same table released again."""
         parts = [self.scope.start, self.scope.end, self.scope.insats or "", self.enkat,
-                 self.item_id]
+                 self.item_id, *sorted("/".join(a) for a in self.atoms)]
         parts += [f"{g}={astuple(self.cells[g])}" for g in sorted(self.cells)]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
+    def members(self, group: str) -> frozenset[Atom]:
+        """Return the atoms a shown group counts."""
+        if group in ("samtliga", FREE_TEXT_GROUP):
+            return self.atoms
+        return frozenset(a for a in self.atoms if a[2] == group)
 
-Solution = tuple[tuple[int, int, int, int, int, int], tuple[tuple[str, str, Fraction], ...]]
+
+_COMBOS = {k: np.array(list(product((-1, 0, 1), repeat=k)), dtype=np.int64) for k in range(9)}
 
 
 @cache
-def _derivable(inner: frozenset[str], outer: frozenset[str]) -> tuple[Solution, ...]:
-    """Return every set of the six parts that the shown groups add up to, with the recipe.
+def _exact_recipes(
+    matrix: tuple[tuple[int, ...], ...], certain: tuple[bool, ...], new_cells: int
+) -> np.ndarray:
+    """Return the ±1 combinations of cells that count every certain class 0 or 1 times.
 
-    Parts are (kvinnor, män, rest) of the inner scope, then of the difference. A recipe is
-    (side, group, coefficient) for each shown group.
+    `matrix` has a row per cell (the new table's first `new_cells` rows) and a column per class
+    of people; only combinations that use both tables are returned.
     """
-    cells: list[tuple[str, str, tuple[int, ...]]] = []
-    for g in sorted(inner):
-        cells.append(("inner", g, _PARTS[g] + (0, 0, 0)))
-    for g in sorted(outer):
-        cells.append(("outer", g, _PARTS[g] + _PARTS[g]))
-    out: list[Solution] = []
-    for target in product((0, 1), repeat=6):
-        if any(target):
-            coefficients = _solve([c[2] for c in cells], target)
-            if coefficients is not None:
-                recipe = tuple(
-                    (side, g, k) for (side, g, _), k in zip(cells, coefficients, strict=True) if k
-                )
-                out.append((target, recipe))  # type: ignore[arg-type]
-    return tuple(out)
+    m = np.array(matrix, dtype=np.int64)
+    combos = _COMBOS[m.shape[0]]
+    per_class = combos @ m
+    sure = np.array(certain, dtype=bool)
+    exact = np.all((per_class[:, sure] == 0) | (per_class[:, sure] == 1), axis=1)
+    both = np.any(combos[:, :new_cells] != 0, axis=1) & np.any(combos[:, new_cells:] != 0, axis=1)
+    chosen: np.ndarray = combos[exact & both]
+    return chosen
 
 
-def _solve(vectors: Sequence[tuple[int, ...]], target: tuple[int, ...]) -> list[Fraction] | None:
-    """Return coefficients c with sum(c[i] * vectors[i]) == target exactly, or None."""
-    n, m = len(vectors), len(target)
-    # Gaussian elimination on the augmented m × (n + 1) system, in exact fractions.
-    rows = [[Fraction(vectors[j][i]) for j in range(n)] + [Fraction(target[i])] for i in range(m)]
-    pivots: list[int] = []
-    r = 0
-    for col in range(n):
-        pivot = next((i for i in range(r, m) if rows[i][col] != 0), None)
-        if pivot is None:
-            continue
-        rows[r], rows[pivot] = rows[pivot], rows[r]
-        lead = rows[r][col]
-        rows[r] = [x / lead for x in rows[r]]
-        for i in range(m):
-            if i != r and rows[i][col] != 0:
-                factor = rows[i][col]
-                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[r], strict=True)]
-        pivots.append(col)
-        r += 1
-    if any(all(x == 0 for x in row[:n]) and row[n] != 0 for row in rows):
-        return None
-    out = [Fraction(0)] * n
-    for i, col in enumerate(pivots):
-        out[col] = rows[i][n]
-    return out
+def tables_reveal(new: Table, old: Table, threshold: int) -> bool:
+    """Return True when sums and differences of the two tables' shown groups show a small group.
 
-
-def _combine(recipe: Iterable[tuple[str, str, Fraction]],
-             inner: Mapping[str, Counts], outer: Mapping[str, Counts]) -> tuple[Fraction, ...]:
-    total = [Fraction(0)] * len(astuple(Counts()))
-    for side, g, k in recipe:
-        values = astuple((inner if side == "inner" else outer)[g])
-        total = [t + k * v for t, v in zip(total, values, strict=True)]
-    return tuple(total)
-
-
-def _reveals(values: Sequence[Fraction], threshold: int) -> bool:
-    """Return True when derived counts describe 1 to threshold − 1 people."""
-    for sign in (1, -1):
-        vals = [sign * v for v in values]
-        if any(v.denominator != 1 for v in vals):
-            continue
-        counts = Counts(*(int(v) for v in vals))
-        if is_small(counts, threshold):
-            return True
-    return False
-
-
-def tables_reveal(a: Table, b: Table, threshold: int) -> bool:
-    """Return True when subtracting the two tables' shown groups shows a small group.
-
-    Only tables of the same question over nested scopes are compared (see the module doc).
+    People are placed by atom; those in an atom both tables count may have grown in number
+    since `old` was released (late answers), so that part of `new` is its own, maybe empty,
+    class. A combination of the shown groups that counts every surely non-empty class once or
+    not at all describes a group of people; its counts come from the released numbers.
     """
-    if (a.enkat, a.item_id) != (b.enkat, b.item_id):
+    if (new.enkat, new.item_id) != (old.enkat, old.item_id) or not new.atoms & old.atoms:
         return False
-    if a.scope.within(b.scope):
-        inner, outer = a, b
-    elif b.scope.within(a.scope):
-        inner, outer = b, a
-    else:
+    cells = [(new, g) for g in sorted(new.cells)] + [(old, g) for g in sorted(old.cells)]
+    if len(cells) > max(_COMBOS):
+        raise ValueError("too many groups in one table")
+    shared = new.atoms & old.atoms
+    # An element is a part of an atom: ("o", atom) is who `old` counted there; ("n", atom) is
+    # who `new` counted there beyond that (everyone, for an atom `old` did not count).
+    signatures: dict[tuple[str, Atom], list[int]] = {}
+    for row, (table, g) in enumerate(cells):
+        for atom in table.members(g):
+            parts = [("o", atom), ("n", atom)] if table is new and atom in shared else (
+                [("o", atom)] if table is old else [("n", atom)]
+            )
+            for part in parts:
+                signatures.setdefault(part, [0] * len(cells))[row] = 1
+    classes: dict[tuple[tuple[int, ...], bool], None] = {}
+    for (kind, atom), sig in signatures.items():
+        classes[(tuple(sig), not (kind == "n" and atom in shared))] = None
+    keys = list(classes)
+    matrix = tuple(tuple(k[0][row] for k in keys) for row in range(len(cells)))
+    recipes = _exact_recipes(matrix, tuple(k[1] for k in keys), len(new.cells))
+    if not len(recipes):
         return False
-    if FREE_TEXT_GROUP in inner.cells or FREE_TEXT_GROUP in outer.cells:
-        x, y = inner.cells.get(FREE_TEXT_GROUP), outer.cells.get(FREE_TEXT_GROUP)
-        return x is not None and y is not None and _reveals(
-            tuple(Fraction(v) for v in astuple(y - x)), threshold
-        )
-    for _, recipe in _derivable(frozenset(inner.cells), frozenset(outer.cells)):
-        if not any(side == "outer" for side, _, _ in recipe):
-            continue  # inside the inner table alone: its own suppression has seen to that
-        if not any(side == "inner" for side, _, _ in recipe):
-            continue  # inside the outer table alone
-        if _reveals(_combine(recipe, inner.cells, outer.cells), threshold):
-            return True
-    return False
+    values = np.array([astuple(t.cells[g]) for t, g in cells], dtype=np.int64)
+    derived = recipes @ values
+    tf, n = np.abs(derived[:, 0]), np.abs(derived[:, 1])
+    small = ((n >= 1) & (n < threshold)) | ((n == 0) & (tf >= 1) & (tf < threshold))
+    return bool(small.any())
 
 
 @dataclass
@@ -219,11 +183,12 @@ class ReleaseGuard:
         counts: Mapping[str, Counts],
         hidden: frozenset[str],
         close: Callable[[frozenset[str]], frozenset[str]],
+        atoms: frozenset[Atom],
     ) -> frozenset[str]:
         """Return the groups to hide of one question: `hidden`, and more where the ledger says.
 
         `counts` are the raw counts of the groups the table has; `close(h)` applies the ordinary
-        suppression rules on top of the groups `h`.
+        suppression rules on top of the groups `h`; `atoms` are where those asked came from.
         """
         where = Scope(*scope)
         ladder = [hidden]
@@ -236,23 +201,25 @@ class ReleaseGuard:
             ladder.append(hidden | {"kvinnor", "män"})
         for step in ladder:
             final = close(frozenset(step))
-            table = Table(where, enkat, item_id, {g: c for g, c in counts.items() if g not in final})
+            shown = {g: c for g, c in counts.items() if g not in final}
+            table = Table(where, enkat, item_id, shown, atoms)
             if self._safe(table):
                 self._keep(table)
                 return final
         return frozenset(g for g in GROUPS if g in counts)
 
-    def hide_free_text(self, scope: ScopeKey, enkat: str, item_id: str, asked: int) -> bool:
+    def hide_free_text(
+        self, scope: ScopeKey, enkat: str, item_id: str, asked: int, atoms: frozenset[Atom]
+    ) -> bool:
         """Return True when a free-text list must be held back because of earlier releases."""
-        table = Table(Scope(*scope), enkat, item_id, {FREE_TEXT_GROUP: Counts(tillfragade=asked, n=asked)})
+        cells = {FREE_TEXT_GROUP: Counts(tillfragade=asked, n=asked)}
+        table = Table(Scope(*scope), enkat, item_id, cells, atoms)
         if not self._safe(table):
             return True
         self._keep(table)
         return False
 
 
-COLUMNS: tuple[str, ...] = ("release_id", "start", "end", "insats", "enkat", "item_id", "grp")
-"""The storage columns of a released cell, followed by Counts' fields."""
 _COUNT_FIELDS = tuple(Counts.__dataclass_fields__)
 
 
@@ -265,6 +232,7 @@ def rows(tables: Iterable[Table]) -> list[dict[str, object]]:
             row: dict[str, object] = {
                 "release_id": key, "start": t.scope.start, "end": t.scope.end,
                 "insats": t.scope.insats or "", "enkat": t.enkat, "item_id": t.item_id, "grp": g,
+                "atoms": json.dumps(sorted(t.atoms), ensure_ascii=False),
             }
             row.update(zip(_COUNT_FIELDS, astuple(c), strict=True))
             out.append(row)
@@ -273,12 +241,49 @@ def rows(tables: Iterable[Table]) -> list[dict[str, object]]:
 
 def tables(stored: Iterable[Mapping[str, object]]) -> list[Table]:
     """Return the tables the storage rows describe (the reverse of `rows`)."""
-    grouped: dict[str, tuple[Scope, str, str, dict[str, Counts]]] = {}
+    grouped: dict[str, tuple[Scope, str, str, dict[str, Counts], frozenset[Atom]]] = {}
     for r in stored:
         key = str(r["release_id"])
         if key not in grouped:
             scope = Scope(str(r["start"]), str(r["end"]), str(r["insats"]) or None)
-            grouped[key] = (scope, str(r["enkat"]), str(r["item_id"]), {})
+            atoms = frozenset(tuple(a) for a in json.loads(str(r["atoms"])))
+            grouped[key] = (scope, str(r["enkat"]), str(r["item_id"]), {}, atoms)
         values = (r[f] for f in _COUNT_FIELDS)
         grouped[key][3][str(r["grp"])] = Counts(*(int(v) for v in values))  # type: ignore[call-overload]
-    return [Table(s, e, i, cells) for s, e, i, cells in grouped.values()]
+    return [Table(s, e, i, cells, atoms) for s, e, i, cells, atoms in grouped.values()]
+
+
+class LedgerStore(Protocol):
+    """Where released cells are kept (`storage.Store` is one)."""
+
+    def released_cells(self) -> tuple[list[dict[str, object]], int]:
+        """Return every recorded cell and a stamp for `record_release`."""
+        ...
+
+    def record_release(self, rows: Sequence[Mapping[str, object]], *, stamp: int) -> bool:
+        """Record the cells unless others came in since `stamp`; return success."""
+        ...
+
+
+class LedgerBusy(RuntimeError):
+    """Other releases kept coming in while this one was being checked."""
+
+
+Released = TypeVar("Released")
+
+
+def release(
+    store: LedgerStore, threshold: int, build: Callable[[ReleaseGuard], Released], attempts: int = 5
+) -> Released:
+    """Build a release checked against every earlier one, record it, and return it.
+
+    `build(guard)` makes the release (a report, a summary) passing `guard` to `build_report`.
+    If another release was recorded meanwhile (another process), it is built again.
+    """
+    for _ in range(attempts):
+        stored, stamp = store.released_cells()
+        guard = ReleaseGuard(tables(stored), threshold)
+        made = build(guard)
+        if store.record_release(rows(guard.pending), stamp=stamp):
+            return made
+    raise LedgerBusy("the release ledger kept changing; try again")

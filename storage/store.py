@@ -5,7 +5,8 @@ or restart loses nothing. See `storage.schema` for what each table may hold.
 
 `Store` is one class made of parts along the seams of what it stores: `base` (the file,
 migrations, secret), `sessions` (unfinished surveys: the part anonymity depends on), `links`
-(insatser and survey links), `people` (roles, invites, subscriptions), `reporting` and `ledger` (released report cells).
+(insatser and survey links), `people` (roles, invites, subscriptions), `reporting` and
+`ledger` (the counts of released report cells).
 """
 
 from __future__ import annotations
