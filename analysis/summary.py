@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.charts import distribution_chart, new_figure, shows_anything
 from analysis.counting import group_sizes
-from analysis.figures import DEFAULT_THRESHOLD, Dataset, Report, build_report
+from analysis.figures import DEFAULT_THRESHOLD, Dataset, ReleaseCheck, Report, build_report
 from analysis.formatting import number_text, percent, percent_text
 from analysis.periods import (
     Period,
@@ -71,6 +71,7 @@ def build_monthly_summary(
     *,
     insats: str | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    guard: ReleaseCheck | None = None,
 ) -> MonthlySummary:
     """Return the summary of `month` ("YYYY-MM"): its new responses and the year so far.
 
@@ -79,6 +80,8 @@ def build_monthly_summary(
     that year has no figures, with the year so far up to the month before (only for
     questionnaires with at least `threshold` new responses this month, since the difference
     is this month's answers alone). An insats without responses gives a summary that says so.
+    `guard`, the release ledger, checks every table the summary shows or compares with against
+    what was released before, and collects them (see `analysis.ledger`).
     """
     parse_month(month)
     data = Dataset(responses, answers)
@@ -88,9 +91,10 @@ def build_monthly_summary(
         name = matches[0] if matches else insats.strip()
     ytd = year_to_date(month)
     report = build_report(
-        data, period=ytd, insats=name, threshold=threshold, allow_unknown_insats=True
+        data, period=ytd, insats=name, threshold=threshold, allow_unknown_insats=True,
+        guard=guard,
     )
-    moves, basis = _moves(data, report, month, name, threshold)
+    moves, basis = _moves(data, report, month, name, threshold, guard)
 
     text = _text(data, report, month, name, moves, basis)
     chart_png, caption = _chart(report)
@@ -123,7 +127,12 @@ def pooled_positivt(report: Report) -> dict[tuple[int, str], tuple[int, int]]:
 
 
 def _moves(
-    data: Dataset, report: Report, month: str, insats: str | None, threshold: int
+    data: Dataset,
+    report: Report,
+    month: str,
+    insats: str | None,
+    threshold: int,
+    guard: ReleaseCheck | None,
 ) -> tuple[list[Move], str]:
     now = pooled_positivt(report)
     y, m = parse_month(report.period.start)
@@ -145,6 +154,8 @@ def _moves(
                 threshold=threshold,
                 compare_years=(),
                 allow_unknown_insats=True,
+                # A move shows the earlier figure: it is released too.
+                guard=guard,
             )
         )
         moves = [

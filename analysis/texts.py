@@ -125,7 +125,9 @@ def about(report: Report) -> list[tuple[str, str]]:
             "För få svar för att redovisas",
             f"Vi visar inga siffror för en grupp med färre än {t} svar. Vi döljer också siffror "
             "som annars skulle gå att räkna fram, till exempel genom att dra kvinnor och män "
-            "från samtliga. Då döljs hela gruppens rad, även antalen.",
+            "från samtliga, eller genom att jämföra med en rapport som redan har lämnats ut "
+            "(förra månadens, eller den för alla insatser). Då döljs hela gruppens rad, även "
+            "antalen.",
         ),
         ("Inga svar", "Ingen svarade på frågan under perioden, så det finns inga procent."),
         (

@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from analysis.ledger import release
 from analysis.summary import MonthlySummary, build_monthly_summary
 from bot.config import Settings
 from bot.context import BotApplication
@@ -62,9 +63,17 @@ def next_run(now: datetime, settings: Settings) -> datetime:
 
 def build_summary(d: Deps, month: str, insats: str | None = None) -> MonthlySummary:
     """Return the analysis MonthlySummary for `month` (the year so far), optionally one insats."""
-    responses, answers = d.service.store.response_frames()
-    return build_monthly_summary(
-        responses, answers, month, insats=insats, threshold=d.settings.threshold
+    store = d.service.store
+    responses, answers = store.response_frames()
+    threshold = d.settings.threshold
+    # Every summary, scheduled or asked for, goes through the release ledger: checked against
+    # all earlier releases and recorded before it is sent.
+    return release(
+        store,
+        threshold,
+        lambda guard: build_monthly_summary(
+            responses, answers, month, insats=insats, threshold=threshold, guard=guard
+        ),
     )
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis.figures import DataError, Report, UnknownInsatsError, build_report
 from analysis.formatting import swedish_sort_key
+from analysis.ledger import LedgerBusy, ReleaseGuard, release
 from analysis.periods import (
     Period,
     PeriodError,
@@ -113,8 +114,23 @@ def run_rapport(
         say(f"Läser svar från {db} …")
         (responses, answers), known = (read_frames or read_store)(db)
         say(f"Beräknar {period.label} …")
-        report = _report(responses, answers, period, args.insats, threshold, known)
+        store = open_store(db)
+        try:
+            # Checked against every earlier release and recorded (analysis.ledger): a file
+            # written here can reach anyone, like a summary in Telegram.
+            report = release(
+                store,
+                threshold,
+                lambda guard: _report(
+                    responses, answers, period, args.insats, threshold, known, guard
+                ),
+            )
+        finally:
+            store.close()
         written = write_report(report, fmt, out, say)
+    except LedgerBusy:
+        say("enkatbot rapport: Andra rapporter skapades samtidigt. Försök igen om en stund.")
+        return 2
     except (RapportError, PeriodError, DataError, ConfigError) as exc:
         say(f"enkatbot rapport: {exc}")
         return 2
@@ -184,9 +200,12 @@ def _report(
     insats: str | None,
     threshold: int,
     known: Sequence[str],
+    guard: ReleaseGuard | None = None,
 ) -> Report:
     try:
-        return build_report(responses, answers, period, insats=insats, threshold=threshold)
+        return build_report(
+            responses, answers, period, insats=insats, threshold=threshold, guard=guard
+        )
     except UnknownInsatsError as exc:
         assert insats is not None
         match = next((k for k in known if k.casefold() == insats.strip().casefold()), None)

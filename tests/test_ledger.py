@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 from itertools import count, product
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.figures import Counts, Dataset, build_report
-from analysis.ledger import ReleaseGuard, Scope, Table, rows, tables, tables_reveal
+from analysis.ledger import ReleaseGuard, Scope, Table, release, rows, tables, tables_reveal
 from analysis.periods import month_range, single_month, year_to_date
+from enkatbot.main import main
+from storage import Store
+
+# Mostly pure; the last tests use a real SQLite file and the command line in-process.
+pytestmark = pytest.mark.storage
 
 T = 5
 ENKAT = "deltagare-avslut"
@@ -295,3 +302,101 @@ def test_the_property_checker_finds_the_leak_when_the_ledger_is_left_out():
     leaks = _leaks(people, _run_releases(people, plan, ledger=False))
     assert any("avslut-1" in leak and "n=1" in leak for leak in leaks)
     assert _leaks(people, _run_releases(people, plan)) == []
+
+
+# -- through a real database: the bot's and the command line's releases -------------------------
+
+
+def _store_with(db_path, people: list[dict]) -> Store:
+    store = Store(db_path)
+    responses, answers = _frames(people)
+    ids = {name: store.add_insats(name).id for name in sorted(set(responses["insats"]))}
+    store.db["response"].insert_all(
+        {"id": r.response_id, "enkat": r.enkat, "version": 1, "insats_id": ids[r.insats],
+         "month": r.month, "status": r.status}
+        for r in responses.itertuples()
+    )
+    store.db["answer"].insert_all(
+        {"response_id": a.response_id, "item_id": a.item_id, "value": a.value}
+        for a in answers.itertuples()
+    )
+    return store
+
+
+def _audit_people() -> tuple[list[dict], list[dict]]:
+    feb = [_person("2024-01", "kvinna", "alltid") for _ in range(5)]
+    feb += [_person("2024-02", "man", "ofta") for _ in range(6)]
+    march = [_person("2024-03", "kvinna", "aldrig")] + [
+        _person("2024-03", "man", "ibland") for _ in range(5)
+    ]
+    return feb, march
+
+
+def test_a_release_is_recorded_in_the_database_and_checked_after_a_restart(db_path):
+    feb, march = _audit_people()
+    store = _store_with(db_path, feb + march)
+
+    def report(month):
+        def build(guard):
+            frames = store.response_frames()
+            return build_report(frames[0], frames[1], period=year_to_date(month), threshold=T,
+                                compare_years=(), guard=guard)
+        return build
+
+    first = release(store, T, report("2024-02"))
+    assert first.question(ENKAT, 1).group("kvinnor").n == 5
+    store.close()
+
+    store = Store(db_path)
+    stored, _ = store.released_cells()
+    assert stored and {"2023-11"} == {r["start"] for r in stored}
+    # Counts and where from, never who: no column can hold a response id or an answer.
+    columns = set(stored[0])
+    assert not columns & {"response_id", "value", "chat_key", "telegram_id"}
+    second = release(store, T, report("2024-03"))
+    assert second.question(ENKAT, 1).group("kvinnor").undertryckt
+    store.close()
+
+
+def test_a_release_made_meanwhile_by_another_process_is_checked_against_too(db_path):
+    feb, march = _audit_people()
+    store = _store_with(db_path, feb + march)
+    other = Store(db_path)
+    built = []
+
+    def build(guard):
+        built.append(guard)
+        if len(built) == 1:
+            # The command line releases the year so far through February in between.
+            frames = other.response_frames()
+            release(other, T, lambda g: build_report(
+                frames[0], frames[1], period=year_to_date("2024-02"), threshold=T,
+                compare_years=(), guard=g))
+        frames = store.response_frames()
+        return build_report(frames[0], frames[1], period=year_to_date("2024-03"), threshold=T,
+                            compare_years=(), guard=guard)
+
+    report = release(store, T, build)
+    assert len(built) == 2
+    assert report.question(ENKAT, 1).group("kvinnor").undertryckt
+    other.close()
+    store.close()
+
+
+def test_enkatbot_rapport_goes_through_the_ledger(db_path, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ENKATBOT_DB", raising=False)
+    monkeypatch.delenv("ENKATBOT_SMA_GRUPPER", raising=False)
+    feb, march = _audit_people()
+    _store_with(db_path, feb + march).close()
+
+    def women_q1(*period: str) -> dict[str, str]:
+        out = tmp_path / "r.csv"
+        assert main(["--db", str(db_path), "rapport", *period, "--out", str(out)]) == 0
+        capsys.readouterr()
+        rows = csv.DictReader(out.open(encoding="utf-8"))
+        return next(r for r in rows if (r["enkat"], r["fraga"], r["grupp"]) ==
+                    (ENKAT, "1", "kvinnor"))
+
+    assert women_q1("--fran", "2023-11", "--till", "2024-02")["n"] == "5"
+    held = women_q1("--fran", "2023-11", "--till", "2024-03")
+    assert held["undertryckt"] == "true" and held["n"] == ""
