@@ -7,6 +7,7 @@ and ends with what the database holds.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import urllib.error
@@ -15,22 +16,27 @@ from contextlib import closing
 from datetime import UTC, datetime
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from analysis.figures import Dataset
 from bot.texts import deltagare as t
+from bot.texts import personal as p
 from questionnaires.model import get
 from storage import Store
 from tests.e2e import (
+    ADMIN_ID,
     INSATS,
     BotUnderTest,
     as_multiset,
     expected_answers,
+    flat,
     open_survey,
     submit,
     walk,
 )
 from tests.test_bot_webhook import _start_update
+from tests.test_cli import _decode_qr, _qr_modules_encode
 from tests.webb.participant import WebParticipant
 from tests.webb.tools import free_port, wait_listening
 from web import texts as w
@@ -284,3 +290,32 @@ def test_webhook_and_web_share_one_port(bot, browser_context):
     person = WebParticipant(browser_context().new_page(), base, other)
     person.open()
     person.wait_question(1, 11)
+
+
+def test_lank_gives_the_web_page_and_it_is_answered_in_the_browser(bot, browser_context):
+    base = start_with_web(bot)
+    ada = bot.phone(ADMIN_ID, "Ada")
+    ada.send("/lank")
+    choose = ada.wait_for_text(p.CHOOSE_INSATS)
+    ada.tap(INSATS, choose)
+    enkat = ada.wait_for(lambda m: m.message_id == choose.message_id and bool(m.buttons))
+    assert "Pågående (under insatsen)" in flat(enkat.buttons)
+    ada.tap("Pågående (under insatsen)", enkat)
+    created = ada.wait_for_text(f"Enkätlänk för {INSATS}, pågående.")
+    found = re.search(rf"{re.escape(base)}/e/([\w-]+)", created.text)
+    assert found is not None, created.text
+    assert "t.me" not in created.text
+    qr = ada.wait_for(lambda m: m.kind == "photo")
+    assert qr.photo_bytes is not None and qr.photo_bytes.startswith(b"\x89PNG")
+    with Image.open(io.BytesIO(qr.photo_bytes)) as img:
+        img.load()
+        decoded = _decode_qr(img)
+        assert decoded == found.group(0) if decoded is not None else _qr_modules_encode(
+            img, found.group(0))
+
+    person = WebParticipant(browser_context().new_page(), base, found.group(1))
+    person.open()
+    person.walk(PAGAENDE)
+    person.submit()
+    assert bot.responses() == [("deltagare-pagaende", INSATS,
+                                expected_answers("deltagare-pagaende", PAGAENDE))]
