@@ -25,9 +25,13 @@ def web(db_path: Path) -> Iterator[InProcessWeb]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Yield a headless Chromium (the system one) driven by Playwright."""
+    """Yield a headless Chromium (the system one) driven by Playwright, for one module.
+
+    Not for the whole session: Playwright's sync API keeps an event loop running in the main
+    thread, and later tests (the CLI's asyncio.run) must find none.
+    """
     executable = os.environ.get("ENKATBOT_TEST_CHROMIUM", CHROMIUM)
     if not Path(executable).exists():
         message = (
