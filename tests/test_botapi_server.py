@@ -409,3 +409,21 @@ def test_application_run_polling_against_fake(api: FakeBotAPI) -> None:
     # Stopping cancels the pending long poll client-side; it must not look like a second bot.
     assert 409 not in [c.status for c in api.calls]
     assert api.unanswered_callbacks == []
+
+
+def test_injected_latency_delays_every_call_and_listeners_see_each_event(api: FakeBotAPI) -> None:
+    phone = api.phone(4242, "Lat", started=True)
+    seen: list[tuple[int, str]] = []
+    api.add_listener(lambda chat_id, event: seen.append((chat_id, event.kind)))
+    api.latency = 0.2
+
+    async def body(bot: Bot) -> float:
+        started = time.monotonic()
+        await bot.send_message(4242, "hej")
+        return time.monotonic() - started
+
+    took = run_bot(api, body)
+    # initialize() calls getMe first; each of the two calls takes at least the latency.
+    assert took >= 0.2
+    assert phone.last.text == "hej"
+    assert (4242, "message") in seen

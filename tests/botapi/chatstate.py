@@ -256,6 +256,8 @@ class ChatState:
         self._files: dict[str, _StoredFile] = {}
         self._next_file = 1
         self._calls: list[Call] = []
+        self._listeners: list[Callable[[int, ChatEvent], None]] = []
+        self.latency = 0.0
         self._injections: dict[str, deque[_Injection]] = {}
         self._commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._menu_buttons: dict[int | None, dict[str, Any]] = {}
@@ -273,7 +275,10 @@ class ChatState:
         self, chat: _Chat, kind: str, actor: str, text: str, message: BotMessage | None = None
     ) -> int:
         self._event_seq += 1
-        chat.events.append(ChatEvent(self._event_seq, kind, actor, time.time(), text, message))
+        event = ChatEvent(self._event_seq, kind, actor, time.time(), text, message)
+        chat.events.append(event)
+        for listener in self._listeners:
+            listener(chat.id, event)
         self._cond.notify_all()
         return self._event_seq
 

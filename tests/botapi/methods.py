@@ -58,7 +58,12 @@ class BotMethods(ChatState):
                     injection.remaining -= 1
                     if injection.remaining <= 0:
                         queue.popleft()
+        latency = self.latency
+        if latency > 0:
+            time.sleep(latency / 2)
         status, payload = self._execute(token, key, params, injection)
+        if latency > 0 and status != CLIENT_CLOSED:
+            time.sleep(latency / 2)
         description = payload.get("description") if isinstance(payload, dict) else None
         with self._cond:
             self._calls.append(

@@ -24,7 +24,7 @@ from typing import Any
 
 from tests.botapi.chatstate import Call, CallbackAnswer, _Chat, _Injection
 from tests.botapi.methods import BotMethods, _scope_key
-from tests.botapi.phone import Group, Phone
+from tests.botapi.phone import ChatEvent, Group, Phone
 from tests.botapi.transport import ApiError, UploadedFile, _HTTPServer, _Params
 
 __all__ = [
@@ -53,6 +53,7 @@ class FakeBotAPI(BotMethods):
         port: int = 0,
         first_update_id: int = 100_000,
         clock: Callable[[], float] = time.time,
+        latency: float = 0.0,
     ) -> None:
         super().__init__(
             token,
@@ -62,6 +63,9 @@ class FakeBotAPI(BotMethods):
             first_update_id=first_update_id,
             clock=clock,
         )
+        # Seconds each Bot API call takes on the wire (half before it is carried out, half
+        # before its answer), so benchmarks can compare bots as if Telegram were far away.
+        self.latency = latency
         self._host = host
         self._port = port
         self._server: _HTTPServer | None = None
@@ -210,6 +214,15 @@ class FakeBotAPI(BotMethods):
             grp = Group(self, chat_id, member)
             self._views[chat_id] = grp
             return grp
+
+    def add_listener(self, listener: Callable[[int, ChatEvent], None]) -> None:
+        """Call ``listener(chat_id, event)`` for every new chat event, under the server's lock.
+
+        For drivers of many phones at once (benchmarks): one listener thread instead of one
+        waiting thread per phone. The listener must return quickly and must not call the bot.
+        """
+        with self._cond:
+            self._listeners.append(listener)
 
     def inject_flood(
         self, method: str = "sendMessage", times: int = 1, retry_after: int = 1
