@@ -31,7 +31,6 @@ from starlette.types import ASGIApp
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationHandlerStop,
     BaseUpdateProcessor,
@@ -49,6 +48,7 @@ from bot import participant, reports, staff
 from bot.config import ConfigError, Settings, deep_link
 from bot.context import BotApplication
 from bot.participant import Deps
+from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
 from bot.texts import deltagare
 from storage import Store
@@ -316,7 +316,7 @@ def build_application(settings: Settings, store: Store | None = None) -> BotAppl
         token,
         request=HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=30),
         get_updates_request=HTTPXRequest(read_timeout=settings.poll_timeout + 15),
-        rate_limiter=AIORateLimiter(max_retries=5),
+        rate_limiter=TelegramRateLimiter(chat_per_5_seconds=None),
         **settings.bot_api_urls(),
     )
     builder = (
