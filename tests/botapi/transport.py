@@ -290,6 +290,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A bot opens many connections at once (PTB's pool); the default backlog of 5 makes the
+    # kernel drop some of them under load, which the bot sees as reset connections.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], api: Backend) -> None:
         self.api = api
