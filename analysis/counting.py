@@ -110,8 +110,12 @@ def reported_items(q: Questionnaire) -> list[Item]:
 
 
 class Dataset:
-    """The two storage frames made ready for counting: checked, typed and joined once.
+    """Responses and answers counted per group, ready for counting any period and insats.
 
+    Build it from the two storage frames (one row per response and per answer), or with
+    `from_counts` from rows the database has already counted (GROUP BY); either way it holds
+    counts, not rows: `responses` (enkat, version, insats, month, status, gkey, n) and
+    `answers` (enkat, version, insats, month, gkey, item_id, value, n, band, klart, counted).
     Build it once and compute many periods from it (the report, its comparison years, the
     monthly summary).
     """
@@ -122,10 +126,8 @@ class Dataset:
         answers: pd.DataFrame,
         questionnaires: Mapping[str, Questionnaire] | None = None,
     ) -> None:
-        """Check the frames against the contract and join answers to their responses."""
-        self.questionnaires: Mapping[str, Questionnaire] = (
-            questionnaires if questionnaires is not None else model.load_all()
-        )
+        """Check the frames against the contract, join answers to responses and count them."""
+        qs = questionnaires if questionnaires is not None else model.load_all()
         _require(responses, RESPONSE_COLUMNS, "responses")
         _require(answers, ANSWER_COLUMNS, "answers")
         r = pd.DataFrame(
@@ -141,7 +143,7 @@ class Dataset:
                 "status": responses["status"].astype(str).to_numpy(),
             }
         )
-        r = r[r["status"].isin(RESPONDENT_STATUSES) & r["enkat"].isin(list(self.questionnaires))]
+        r = r[r["status"].isin(RESPONDENT_STATUSES) & r["enkat"].isin(list(qs))]
         r = r.drop_duplicates("response_id")
         a = pd.DataFrame(
             {
@@ -151,17 +153,67 @@ class Dataset:
             }
         )
         a["value"] = a["value"].where(a["value"].notna(), None)
-
-        background = {
-            q.background_item.id for q in self.questionnaires.values() if q.background_item
-        }
-        gender = a[a["item_id"].isin(list(background))].drop_duplicates("response_id")
-        gkey = gender.set_index("response_id")["value"].map(GENDER_GROUPS)
-        mapped = r["response_id"].map(gkey).astype(object)
-        r["gkey"] = mapped.where(mapped.notna(), _OTHERS).astype(str)
-        self.responses = r.reset_index(drop=True)
-
+        gender = a[a["item_id"].isin(list(_background_items(qs)))].drop_duplicates("response_id")
+        r["gender"] = r["response_id"].map(gender.set_index("response_id")["value"])
         joined = a.merge(r, on="response_id", how="inner")
+        self._setup(
+            _count(r, ["month", "enkat", "version", "insats", "status", "gender"]),
+            _count(joined, ["month", "enkat", "version", "insats", "gender", "item_id", "value"]),
+            qs,
+            None,
+        )
+
+    @classmethod
+    def from_counts(
+        cls,
+        responses: Iterable[Sequence[object]],
+        answers: Iterable[Sequence[object]],
+        questionnaires: Mapping[str, Questionnaire] | None = None,
+        *,
+        insatser: Sequence[str] | None = None,
+    ) -> Dataset:
+        """Return a Dataset from rows counted by the database.
+
+        `responses`: (month, enkat, version, insats, status, gender answer, n);
+        `answers`: (month, enkat, version, insats, gender answer, item_id, value, n), free
+        texts included. `insatser` are the insatser with responses at all (for resolving a
+        name when the months read hold none of its responses).
+        """
+        qs = questionnaires if questionnaires is not None else model.load_all()
+        data = cls.__new__(cls)
+        r = pd.DataFrame(
+            list(responses),
+            columns=["month", "enkat", "version", "insats", "status", "gender", "n"],
+        )
+        r = r[r["status"].isin(RESPONDENT_STATUSES) & r["enkat"].isin(list(qs))]
+        a = pd.DataFrame(
+            list(answers),
+            columns=["month", "enkat", "version", "insats", "gender", "item_id", "value", "n"],
+        )
+        a = a[a["enkat"].isin(list(qs))]
+        data._setup(r, a, qs, insatser)
+        return data
+
+    def _setup(
+        self,
+        responses: pd.DataFrame,
+        answers: pd.DataFrame,
+        questionnaires: Mapping[str, Questionnaire],
+        insatser: Sequence[str] | None,
+    ) -> None:
+        self.questionnaires: Mapping[str, Questionnaire] = questionnaires
+        r = responses.copy()
+        r["version"] = r["version"].astype(int)
+        r["n"] = r["n"].astype(int)
+        r["gkey"] = _gkeys(r["gender"])
+        self.responses = r.drop(columns=["gender"]).reset_index(drop=True)
+
+        a = answers.copy()
+        a["version"] = a["version"].astype(int)
+        a["n"] = a["n"].astype(int)
+        a["value"] = a["value"].astype(object).where(a["value"].notna(), None)
+        a["gkey"] = _gkeys(a["gender"])
+        a = a.drop(columns=["gender"])
         options = pd.DataFrame(
             [
                 (
@@ -172,28 +224,32 @@ class Dataset:
                     opt.klart_positivt,
                     opt.counts and opt.band is not None,
                 )
-                for q in self.questionnaires.values()
+                for q in questionnaires.values()
                 for it in reported_items(q)
                 for opt in (it.scale.options if it.scale else ())
             ],
             columns=["enkat", "item_id", "value", "band", "klart", "counted"],
         )
-        joined = joined.merge(options, on=["enkat", "item_id", "value"], how="left")
-        joined["counted"] = joined["counted"].astype("boolean").fillna(False).astype(bool)
-        joined["klart"] = joined["klart"].astype("boolean").fillna(False).astype(bool)
-        self.answers = joined
+        a = a.merge(options, on=["enkat", "item_id", "value"], how="left")
+        a["counted"] = a["counted"].astype("boolean").fillna(False).astype(bool)
+        a["klart"] = a["klart"].astype("boolean").fillna(False).astype(bool)
+        self.answers = a
+        self._insatser = list(insatser) if insatser is not None else None
 
-        seen = joined[["enkat", "version", "item_id"]].drop_duplicates()
+        seen = a[["enkat", "version", "item_id"]].drop_duplicates()
         self.item_versions: set[tuple[str, int, str]] = set(
             zip(seen["enkat"], seen["version"].astype(int), seen["item_id"], strict=True)
         )
-        for q in self.questionnaires.values():
+        for q in questionnaires.values():
             self.item_versions.update((q.id, q.version, it.id) for it in q.items)
 
     @property
     def insatser(self) -> list[str]:
         """Return the insatser that have responses, sorted."""
-        return sorted(self.responses["insats"].unique().tolist(), key=swedish_sort_key)
+        names = self._insatser
+        if names is None:
+            names = self.responses["insats"].unique().tolist()
+        return sorted(names, key=swedish_sort_key)
 
     def resolve_insats(self, insats: str) -> str:
         """Return the insats name as stored (case-insensitive match); raise UnknownInsatsError."""
@@ -214,8 +270,32 @@ class Dataset:
 
 
 def group_sizes(sizes: pd.Series) -> list[tuple[tuple[Any, ...], int]]:
-    """Return a groupby(...).size() Series over several columns as (key tuple, count) pairs."""
+    """Return a groupby(...) count Series over several columns as (key tuple, count) pairs."""
     return [(key if isinstance(key, tuple) else (key,), int(n)) for key, n in sizes.items()]
+
+
+def background_items(questionnaires: Mapping[str, Questionnaire]) -> list[str]:
+    """Return the ids of the background (gender) items that split respondents into groups."""
+    return sorted(_background_items(questionnaires))
+
+
+def text_items(questionnaires: Mapping[str, Questionnaire]) -> list[str]:
+    """Return the ids of every free-text item."""
+    return sorted({it.id for q in questionnaires.values() for it in q.items if it.type == "text"})
+
+
+def _background_items(questionnaires: Mapping[str, Questionnaire]) -> set[str]:
+    return {q.background_item.id for q in questionnaires.values() if q.background_item}
+
+
+def _gkeys(gender: pd.Series) -> pd.Series:
+    mapped = gender.map(GENDER_GROUPS).astype(object)
+    return mapped.where(mapped.notna(), _OTHERS).astype(str)
+
+
+def _count(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Return one row per distinct `by` (missing values kept) with its count in "n"."""
+    return frame.groupby(by, dropna=False, sort=False).size().rename("n").reset_index()
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
@@ -238,7 +318,7 @@ class Selection:
     def respondent_counts(self) -> dict[str, tuple[int, int]]:
         """Return (complete, partial) per questionnaire id."""
         out = {qid: (0, 0) for qid in self.data.questionnaires}
-        grouped = self.responses.groupby(["enkat", "status"]).size()
+        grouped = self.responses.groupby(["enkat", "status"])["n"].sum()
         for (enkat, status), size in group_sizes(grouped):
             c, p = out[enkat]
             out[enkat] = (c + int(size), p) if status == "complete" else (c, p + int(size))
@@ -246,7 +326,7 @@ class Selection:
 
     def raw_counts(self) -> RawCounts:
         """Return the raw counts per (questionnaire id, item id) and kvinnor / män / övriga."""
-        per_version = self.responses.groupby(["enkat", "version", "gkey"]).size()
+        per_version = self.responses.groupby(["enkat", "version", "gkey"])["n"].sum()
         asked_all: dict[tuple[str, str], dict[str, int]] = {}
         for (enkat, version, gkey), size in group_sizes(per_version):
             q = self.data.questionnaires[enkat]
@@ -257,9 +337,9 @@ class Selection:
 
         a = self.answers
         counted = a[a["counted"]]
-        by_band = counted.groupby(["enkat", "item_id", "gkey", "band"]).size()
-        klart = counted[counted["klart"]].groupby(["enkat", "item_id", "gkey"]).size()
-        cond_values = a.groupby(["enkat", "item_id", "gkey", "value"]).size()
+        by_band = counted.groupby(["enkat", "item_id", "gkey", "band"])["n"].sum()
+        klart = counted[counted["klart"]].groupby(["enkat", "item_id", "gkey"])["n"].sum()
+        cond_values = a.groupby(["enkat", "item_id", "gkey", "value"])["n"].sum()
 
         band_map: dict[tuple[str, str, str], dict[str, int]] = {}
         for (enkat, item_id, gkey, band), size in group_sizes(by_band):
@@ -369,7 +449,7 @@ class Selection:
         """
         out: list[FreeTextFigures] = []
         atoms = self.asked_atoms() if guard is not None else {}
-        per_version = self.responses.groupby(["enkat", "version"]).size()
+        per_version = self.responses.groupby(["enkat", "version"])["n"].sum()
         text_rows = self.answers[self.answers["value"].notna()]
         for q in self.data.questionnaires.values():
             for it in q.items:
@@ -386,9 +466,14 @@ class Selection:
                 texts: tuple[str, ...] = ()
                 if not hidden:
                     mine = (text_rows["item_id"] == it.id) & (text_rows["enkat"] == q.id)
-                    values = text_rows.loc[mine, "value"]
-                    cleaned = (mask_personal_data(str(v).strip())[0] for v in values)
-                    texts = tuple(sorted((t for t in cleaned if t), key=swedish_sort_key))
+                    counts = text_rows.loc[mine].groupby("value")["n"].sum()
+                    # Each distinct text is masked once, then listed as often as it was given.
+                    cleaned = [
+                        (mask_personal_data(str(v).strip())[0], int(n)) for v, n in counts.items()
+                    ]
+                    texts = tuple(
+                        sorted((t for t, n in cleaned if t for _ in range(n)), key=swedish_sort_key)
+                    )
                 out.append(
                     FreeTextFigures(
                         enkat=q.id,

@@ -65,8 +65,8 @@ class Move:
 
 
 def build_monthly_summary(
-    responses: pd.DataFrame,
-    answers: pd.DataFrame,
+    responses: pd.DataFrame | Dataset,
+    answers: pd.DataFrame | None,
     month: str,
     *,
     insats: str | None = None,
@@ -82,9 +82,15 @@ def build_monthly_summary(
     is this month's answers alone). An insats without responses gives a summary that says so.
     `guard`, the release ledger, checks every table the summary shows or compares with against
     what was released before, and collects them (see `analysis.ledger`).
+    Pass the two storage frames, or a ready Dataset (and answers=None).
     """
     parse_month(month)
-    data = Dataset(responses, answers)
+    if isinstance(responses, Dataset):
+        data = responses
+    elif answers is None:
+        raise TypeError("build_monthly_summary needs the answers frame with the responses frame")
+    else:
+        data = Dataset(responses, answers)
     name = insats
     if insats is not None:
         matches = [i for i in data.insatser if i.casefold() == insats.strip().casefold()]
@@ -137,7 +143,7 @@ def _moves(
     now = pooled_positivt(report)
     y, m = parse_month(report.period.start)
     last_year = Period(month_key(y - 1, m), shift_month(month, -12), "intervall")
-    new = data.select([month], insats).responses.groupby("enkat").size()
+    new = data.select([month], insats).responses.groupby("enkat")["n"].sum()
     bases = [(last_year, "samma månader förra mätåret", frozenset(e for _, e in now))]
     if month != report.period.start:
         # The year so far now minus the year so far last month is this month alone: compare
@@ -199,9 +205,9 @@ def _text(
         mine = new[new["enkat"] == info.id]
         if mine.empty:
             continue
-        line = f"{_e(short_name(info.id))}: {number_text(len(mine))}"
+        line = f"{_e(short_name(info.id))}: {number_text(int(mine['n'].sum()))}"
         if insats is None:
-            per = mine.groupby("insats").size().sort_values(ascending=False)
+            per = mine.groupby("insats")["n"].sum().sort_values(ascending=False)
             parts = [f"{_e(i)} {number_text(int(c))}" for i, c in per.items()]
             if len(parts) > MAX_INSATSER_PER_LINE:
                 rest = len(parts) - MAX_INSATSER_PER_LINE
@@ -263,7 +269,7 @@ def _too_few(data: Dataset, report: Report, insats: str | None) -> list[str]:
     if insats is None:
         ytd = data.responses[data.responses["month"].isin(report.period.months())]
         ytd = ytd[ytd["enkat"].isin(_PARTICIPANTS)]
-        per = ytd.groupby(["insats", "enkat"]).size()
+        per = ytd.groupby(["insats", "enkat"])["n"].sum()
         small: dict[str, list[str]] = {}
         for (name, enkat), size in group_sizes(per):
             if size < report.threshold:

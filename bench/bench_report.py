@@ -1,80 +1,129 @@
-"""Time a full-year report build on about 5000 responses a year (a plain script, not a test).
+"""The report path over a million stored answers (5 measurement years, several insatser).
 
-Run: .venv/bin/python bench/bench_report.py [--responses 5000] [--years 3]
+Targets (issue 10), absolute:
+- the figures of one measurement year (with its comparison years) from the database ≤ 0.5 s;
+- `enkatbot rapport --format csv` end to end (a new process) ≤ 1.5 s;
+- `enkatbot rapport --format html` (with charts) end to end ≤ 4 s;
+- peak memory of each ≤ 250 MiB;
+- cost grows with the answers of the period asked, not with the file: one month costs less
+  than the year.
+
+The database keeps answers counted per month and recounts a month only when it changed. So
+each timed run first changes the newest month (as new answers do between two reports), and
+the very first run on a file that has never been reported from is shown apart ("cold").
 """
 
 from __future__ import annotations
 
-import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
-from typing import TypeVar
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.million import YEARS, answer_count, million_db
 
-from analysis.charts import report_charts
-from analysis.document import render_html
-from analysis.figures import Dataset, build_report
-from analysis.periods import measurement_year
-from analysis.sample import generate_sample
-from analysis.summary import build_monthly_summary
-from analysis.table import csv_text
-from analysis.workbook import workbook_bytes
-
-T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = YEARS[-1]
+FIGURES_SECONDS = 0.5
+CSV_SECONDS = 1.5
+HTML_SECONDS = 4.0
+PEAK_MIB = 250.0
 
 
-def timed(label: str, fn: Callable[[], T]) -> T:
-    start = time.perf_counter()
-    result = fn()
-    print(f"{label:<38} {time.perf_counter() - start:7.2f} s", flush=True)
-    return result
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--responses", type=int, default=5000, help="responses per year")
-    parser.add_argument("--years", type=int, default=3)
-    args = parser.parse_args()
-    years = tuple(range(2026 - args.years, 2026))
-    # Staff, remittenter, chefsgrupp and styrelse add about 50 responses a year.
-    participants = max(1, args.responses - 50)
-    responses, answers = timed(
-        "generate sample",
-        lambda: generate_sample(1, years=years, participants_per_year=participants),
+def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; return (wall seconds, peak resident MiB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    last = years[-1]
-    in_year = responses["month"].isin(measurement_year(last).months()).sum()
-    print(f"{len(responses)} responses ({in_year} in {last}), {len(answers)} answer rows")
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read().decode()
+    err = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[1:4]} failed ({proc.returncode}):\n{err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, out
 
-    data = timed("prepare frames (Dataset)", lambda: Dataset(responses, answers))
-    report = timed(
-        f"figures {last} + {len(years) - 1} comparison years",
-        lambda: build_report(data, period=measurement_year(last)),
-    )
-    timed("csv", lambda: csv_text(report))
-    timed("xlsx", lambda: workbook_bytes(report))
-    charts = timed("charts (png)", lambda: report_charts(report))
-    timed("html with charts", lambda: render_html(report, charts))
-    timed(
-        "monthly summary (text, chart, xlsx)",
-        lambda: build_monthly_summary(responses, answers, f"{last}-03"),
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        timed(
-            "whole report from frames to html file",
-            lambda: Path(tmp, "r.html").write_text(
-                render_html(
-                    (r := build_report(responses, answers, measurement_year(last))),
-                    report_charts(r),
-                ),
-                encoding="utf-8",
-            ),
+
+def touch_newest_month(db: Path) -> None:
+    """Change one finished response of the newest month, as a new answer would."""
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "UPDATE response SET status = status WHERE id = (SELECT id FROM response "
+            "WHERE status = 'complete' ORDER BY month DESC LIMIT 1)"
         )
 
 
+def main() -> int:
+    """Print the report path's figures; return 1 when a target is missed."""
+    source = million_db()
+    answers = answer_count(source)
+    python = sys.executable
+    enkatbot = str(Path(python).parent / "enkatbot")
+    missed: list[str] = []
+    rows: list[str] = []
+
+    def row(name: str, seconds: float, mib: float, limit: float | None) -> None:
+        ok = limit is None or (seconds <= limit and mib <= PEAK_MIB)
+        target = f"≤ {limit} s, ≤ {PEAK_MIB:.0f} MiB" if limit is not None else "(shown)"
+        rows.append(f"| {name} | {seconds:.2f} s | {mib:.0f} MiB | {target} | "
+                    f"{'ok' if ok else 'MISSED'} |")
+        if not ok:
+            missed.append(name)
+
+    with tempfile.TemporaryDirectory(prefix="enkatbot-report-") as tmp:
+        db = Path(tmp) / "million.db"
+        shutil.copyfile(source, db)
+        shutil.copyfile(f"{source}.secret", f"{db}.secret")
+        probe = [python, "-m", "bench.report_probe", str(db), str(YEAR)]
+        seconds, mib, out = run(probe)
+        cold = json.loads(out)
+        row(f"figures {YEAR}, first report from this file (cold)", cold["seconds"], mib, None)
+        touch_newest_month(db)
+        seconds, mib, out = run(probe)
+        warm = json.loads(out)
+        row(f"figures {YEAR} (+ {len(warm['comparison_years'])} comparison years)",
+            warm["seconds"], mib, FIGURES_SECONDS)
+
+        month_probe = [python, "-c", (
+            "import json,sys,time;from contextlib import closing;"
+            "from analysis.figures import build_report;from analysis.loading import load_dataset;"
+            "from analysis.periods import single_month;from storage import Store;"
+            "p=single_month(sys.argv[2]);t=time.perf_counter();"
+            "s=Store(sys.argv[1]);build_report(load_dataset(s,p.months()),period=p);"
+            "print(json.dumps({'seconds':time.perf_counter()-t}))"
+        ), str(db), f"{YEAR}-10"]
+        run(month_probe)  # the month's counts were kept by the year's report: change them
+        touch_newest_month(db)
+        seconds, mib, out = run(month_probe)
+        month_seconds = json.loads(out)["seconds"]
+        row(f"figures of one month ({YEAR}-10)", month_seconds, mib, None)
+        if month_seconds > warm["seconds"] * 1.2:
+            missed.append("a month costs more than the year")
+
+        for fmt, limit in (("csv", CSV_SECONDS), ("html", HTML_SECONDS)):
+            touch_newest_month(db)
+            out_file = Path(tmp) / f"rapport.{fmt}"
+            seconds, mib, _ = run([enkatbot, "--db", str(db), "rapport", "--ar", str(YEAR),
+                                   "--format", fmt, "--out", str(out_file)])
+            assert out_file.stat().st_size > 0
+            row(f"`enkatbot rapport --format {fmt}` end to end", seconds, mib, limit)
+
+    print(f"{answers:,} answers, {cold['respondents']:,} respondents in {YEAR}")
+    print("\n| report path | time | peak memory | target | |\n| --- | --- | --- | --- | --- |")
+    print("\n".join(rows))
+    if missed:
+        print(f"missed: {', '.join(missed)}")
+    return 1 if missed else 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,8 +6,10 @@ and to whom, and records every delivery so a month reaches each coordinator exac
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -15,13 +17,15 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
-from analysis.ledger import release
-from analysis.summary import MonthlySummary, build_monthly_summary
 from bot.config import Settings
 from bot.context import BotApplication
 from bot.participant import Deps, answer_query, deps
 from bot.staff import require_role
 from bot.texts import samordnare as s
+from storage import Store
+
+if TYPE_CHECKING:
+    from analysis.summary import MonthlySummary
 
 log = logging.getLogger("enkatbot.rapport")
 
@@ -62,19 +66,39 @@ def next_run(now: datetime, settings: Settings) -> datetime:
 
 
 def build_summary(d: Deps, month: str, insats: str | None = None) -> MonthlySummary:
-    """Return the analysis MonthlySummary for `month` (the year so far), optionally one insats."""
-    store = d.service.store
-    responses, answers = store.response_frames()
+    """Return the analysis MonthlySummary for `month` (the year so far), optionally one insats.
+
+    Blocking and slow over many answers: call it through `summary_off_loop`. It reads (and
+    records the release in the ledger) through a database connection of its own, so it never
+    shares one with the event loop's thread.
+    """
+    # Imported on first use: the report's charts (matplotlib) and workbook (openpyxl) cost
+    # the bot start-up time and memory, and most runs of the bot never build a report.
+    from analysis.ledger import release
+    from analysis.loading import load_dataset
+    from analysis.periods import year_to_date
+    from analysis.summary import build_monthly_summary
+
     threshold = d.settings.threshold
-    # Every summary, scheduled or asked for, goes through the release ledger: checked against
-    # all earlier releases and recorded before it is sent.
-    return release(
-        store,
-        threshold,
-        lambda guard: build_monthly_summary(
-            responses, answers, month, insats=insats, threshold=threshold, guard=guard
-        ),
-    )
+    store = Store(d.service.store.path)
+    try:
+        data = load_dataset(store, year_to_date(month).months(), insats=insats)
+        # Every summary, scheduled or asked for, goes through the release ledger: checked
+        # against all earlier releases and recorded before it is sent.
+        return release(
+            store,
+            threshold,
+            lambda guard: build_monthly_summary(
+                data, None, month, insats=insats, threshold=threshold, guard=guard
+            ),
+        )
+    finally:
+        store.close()
+
+
+async def summary_off_loop(d: Deps, month: str, insats: str | None = None) -> MonthlySummary:
+    """Build the summary in a worker thread, so participants are answered meanwhile."""
+    return await asyncio.to_thread(build_summary, d, month, insats)
 
 
 async def send_summary(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
@@ -107,7 +131,7 @@ async def deliver_due(context: ContextTypes.DEFAULT_TYPE, now: datetime | None =
         if since is not None and since > due:
             continue
         if summary is None:
-            summary = build_summary(d, month)
+            summary = await summary_off_loop(d, month)
         try:
             await send_summary(context, user_id, summary)
         except (Forbidden, BadRequest) as exc:
@@ -191,7 +215,7 @@ async def on_report_callback(update: Update, context: ContextTypes.DEFAULT_TYPE)
                     raise ValueError(insats_id)
                 insats = found.name
             await query.edit_message_text(s.BUILDING)
-            summary = build_summary(d, month, insats)
+            summary = await summary_off_loop(d, month, insats)
             await send_summary(context, chat.id, summary)
             log.info("event=report_on_demand")
             return

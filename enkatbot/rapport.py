@@ -19,9 +19,10 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from analysis.figures import DataError, Report, UnknownInsatsError, build_report
+from analysis.figures import DataError, Dataset, Report, UnknownInsatsError, build_report
 from analysis.formatting import swedish_sort_key
 from analysis.ledger import LedgerBusy, ReleaseGuard, release
+from analysis.loading import load_dataset
 from analysis.periods import (
     Period,
     PeriodError,
@@ -92,8 +93,8 @@ def run_rapport(
 ) -> int:
     """Build and write the report the arguments ask for; return the exit code (0, or 2).
 
-    `read_frames(db_path)` returns ((responses, answers), known insats names); by default it
-    reads the storage database.
+    `read_frames(db_path)` returns ((responses, answers), known insats names); by default the
+    database counts the answers of the period and its comparison years (`read_counts`).
     """
     err = stderr or sys.stderr
 
@@ -112,7 +113,11 @@ def run_rapport(
                 f"Databasen {db} finns inte. Ange rätt fil med --db eller ENKATBOT_DB."
             )
         say(f"Läser svar från {db} …")
-        (responses, answers), known = (read_frames or read_store)(db)
+        if read_frames is None:
+            data, known = read_counts(db, period, args.insats)
+        else:
+            (responses, answers), known = read_frames(db)
+            data = Dataset(responses, answers)
         say(f"Beräknar {period.label} …")
         store = open_store(db)
         try:
@@ -122,7 +127,7 @@ def run_rapport(
                 store,
                 threshold,
                 lambda guard: _report(
-                    responses, answers, period, args.insats, threshold, known, guard
+                    data, period, args.insats, threshold, known, guard
                 ),
             )
         finally:
@@ -136,6 +141,20 @@ def run_rapport(
         return 2
     say(f"Klart: {', '.join(str(p) for p in written)}")
     return 0
+
+
+def read_counts(db: Path, period: Period, insats: str | None) -> tuple[Dataset, list[str]]:
+    """Return the period's data counted by the database, and the names of all insatser.
+
+    Only the period and its comparison years are read.
+    """
+    store = open_store(db)
+    try:
+        data = load_dataset(store, period.months(), insats=insats)
+        names = [i.name for i in store.list_insatser(include_inactive=True)]
+    finally:
+        store.close()
+    return data, names
 
 
 def read_store(db: Path) -> tuple[Frames, list[str]]:
@@ -194,8 +213,7 @@ def _threshold(args: argparse.Namespace, from_settings: int) -> int:
 
 
 def _report(
-    responses: pd.DataFrame,
-    answers: pd.DataFrame,
+    data: Dataset,
     period: Period,
     insats: str | None,
     threshold: int,
@@ -204,7 +222,7 @@ def _report(
 ) -> Report:
     try:
         return build_report(
-            responses, answers, period, insats=insats, threshold=threshold, guard=guard
+            data, period=period, insats=insats, threshold=threshold, guard=guard
         )
     except UnknownInsatsError as exc:
         assert insats is not None

@@ -1,7 +1,12 @@
-"""Reading the stored responses for reports, as pandas DataFrames."""
+"""Reading the stored responses for reports: counted per group in SQL, or as DataFrames."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage.base import StoreBase
@@ -9,9 +14,216 @@ from storage.base import StoreBase
 if TYPE_CHECKING:
     import pandas as pd
 
+RESPONDENT = "r.status IN ('complete', 'partial')"
+
+ResponseCount = tuple[str, str, int, str, str, str | None, int]
+"""(month, enkat, version, insats, status, gender answer or None, how many responses)"""
+AnswerCount = tuple[str, str, int, str, str | None, str, str | None, int]
+"""(month, enkat, version, insats, gender answer or None, item id, value, how many answers)"""
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Finished responses and their answers, counted per group, for the months asked."""
+
+    responses: list[ResponseCount]
+    answers: list[AnswerCount]
+    """Every item; free-text items with value None (counted, not read)."""
+    texts: list[AnswerCount]
+    """The free-text items' answers (not empty), identical texts counted together."""
+
 
 class ReportingPart(StoreBase):
     """The responses and answers that reports are computed from."""
+
+    def respondent_months(self, insats: str | None = None) -> list[str]:
+        """Return the months with finished (complete or partial) responses, oldest first.
+
+        `insats` limits them to one insats (case-insensitive).
+        """
+        where, args = RESPONDENT, []
+        if insats is not None:
+            where += " AND r.insats_id IN (SELECT id FROM insats WHERE name = ? COLLATE NOCASE)"
+            args.append(insats)
+        return [
+            str(row[0])
+            for row in self.db.execute(
+                f"SELECT DISTINCT month FROM response r WHERE {where} ORDER BY 1", args
+            )
+        ]
+
+    def respondent_insatser(self) -> list[str]:
+        """Return the names of the insatser that have finished responses."""
+        return [
+            str(row[0])
+            for row in self.db.execute(
+                "SELECT name FROM insats i WHERE EXISTS (SELECT 1 FROM response r "
+                f"WHERE r.insats_id = i.id AND {RESPONDENT})"
+            )
+        ]
+
+    def counted(
+        self,
+        months: Sequence[str],
+        *,
+        background_items: Sequence[str],
+        groups: Sequence[str],
+        text_items: Sequence[str],
+        text_months: Sequence[str] | None = None,
+        insats: str | None = None,
+    ) -> Counted:
+        """Return the finished responses of `months` and their answers, counted per group.
+
+        Groups are month, questionnaire, version, insats and the answer to a background item
+        (gender) when it is one of `groups`, else None. Counts of months that did not change
+        since they were last counted are read from the stored counts; the others are counted
+        in SQL (GROUP BY) and stored, when the file can be written. Free texts are read for
+        `text_months` (default: `months`) only, and never stored twice. `insats` limits the
+        result to one insats (its name as stored).
+        """
+        wanted = sorted(set(months))
+        if not wanted:
+            return Counted([], [], [])
+        params = json.dumps([sorted(background_items), sorted(groups), sorted(text_items)])
+        shown = sorted(set(text_months if text_months is not None else wanted))
+        marks = ",".join("?" * len(wanted))
+        fresh = {
+            str(row[0])
+            for row in self.db.execute(
+                f"SELECT month FROM month_count_state WHERE month IN ({marks}) AND params = ?",
+                [*wanted, params],
+            )
+        }
+        stale = [m for m in wanted if m not in fresh]
+        if stale:
+            try:
+                self._store_counts(stale, background_items, groups, text_items, params)
+            except sqlite3.OperationalError:
+                # A read-only file (a copy, a backup): count without keeping the counts.
+                return self._count_live(
+                    wanted, shown, background_items, groups, text_items, insats
+                )
+        where, args = f"c.month IN ({marks})", list(wanted)
+        if insats is not None:
+            where += " AND i.name = ? COLLATE NOCASE"
+            args.append(insats)
+        responses: list[ResponseCount] = [
+            tuple(row)  # type: ignore[misc]
+            for row in self.db.execute(
+                "SELECT c.month, c.enkat, c.version, i.name, c.status, c.gender, c.n "
+                f"FROM month_response_count c JOIN insats i ON i.id = c.insats_id WHERE {where}",
+                args,
+            )
+        ]
+        answers: list[AnswerCount] = [
+            tuple(row)  # type: ignore[misc]
+            for row in self.db.execute(
+                "SELECT c.month, c.enkat, c.version, i.name, c.gender, c.item_id, c.value, c.n "
+                f"FROM month_answer_count c JOIN insats i ON i.id = c.insats_id WHERE {where}",
+                args,
+            )
+        ]
+        texts = self._count_texts(shown, background_items, groups, text_items, insats)
+        return Counted(responses, answers, texts)
+
+    def _grouped_sql(
+        self, months: Sequence[str], background_items: Sequence[str], groups: Sequence[str],
+        text_items: Sequence[str], *, texts: bool, insats: str | None,
+    ) -> tuple[str, str, list[object], list[object]]:
+        """Return the responses and answers SELECTs counting per group, and their arguments."""
+        bg = ",".join("?" * len(background_items)) or "NULL"
+        tx = ",".join("?" * len(text_items)) or "NULL"
+        marks = ",".join("?" * len(months))
+        where = f"{RESPONDENT} AND r.month IN ({marks})"
+        args: list[object] = [*background_items, *groups, *months]
+        if insats is not None:
+            where += " AND r.insats_id IN (SELECT id FROM insats WHERE name = ? COLLATE NOCASE)"
+            args.append(insats)
+        gender = (
+            f"LEFT JOIN answer g ON g.response_id = r.id AND g.item_id IN ({bg}) "
+            f"AND g.value IN ({','.join('?' * len(groups)) or 'NULL'})"
+        )
+        # For the texts the join names the items, so SQLite seeks them by primary key
+        # instead of reading every answer of every response.
+        texts_join = f"AND a.item_id IN ({tx}) AND a.value IS NOT NULL" if texts else ""
+        responses = (
+            "SELECT r.month, r.enkat, r.version, r.insats_id, r.status, g.value, count(*) "
+            f"FROM response r {gender} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+        if texts:
+            answers = (
+                "SELECT r.month, r.enkat, r.version, r.insats_id, g.value, a.item_id, a.value "
+                f"FROM response r JOIN answer a ON a.response_id = r.id {texts_join} {gender} "
+                f"WHERE {where}"
+            )
+            answer_args = [*text_items, *background_items, *groups, *months]
+        else:
+            # Free-text items are counted without their texts: that they were asked matters
+            # (which versions had them), what was written is read apart, never kept twice.
+            answers = (
+                "SELECT r.month, r.enkat, r.version, r.insats_id, g.value, a.item_id, "
+                f"CASE WHEN a.item_id IN ({tx}) THEN NULL ELSE a.value END, count(*) "
+                f"FROM response r JOIN answer a ON a.response_id = r.id {gender} "
+                f"WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+            )
+            answer_args = [*text_items, *background_items, *groups, *months]
+        if insats is not None:
+            answer_args.append(insats)
+        return responses, answers, args, answer_args
+
+    def _store_counts(
+        self, months: Sequence[str], background_items: Sequence[str], groups: Sequence[str],
+        text_items: Sequence[str], params: str,
+    ) -> None:
+        responses, answers, r_args, a_args = self._grouped_sql(
+            months, background_items, groups, text_items, texts=False, insats=None
+        )
+        marks = ",".join("?" * len(months))
+        with self.transaction():
+            for table in ("month_response_count", "month_answer_count", "month_count_state"):
+                self.db.execute(f"DELETE FROM {table} WHERE month IN ({marks})", list(months))
+            self.db.execute(f"INSERT INTO month_response_count {responses}", r_args)
+            self.db.execute(f"INSERT INTO month_answer_count {answers}", a_args)
+            self.db.conn.executemany(
+                "INSERT INTO month_count_state (month, params) VALUES (?, ?)",
+                [(m, params) for m in months],
+            )
+
+    def _insats_names(self) -> dict[int, str]:
+        return {int(r[0]): str(r[1]) for r in self.db.execute("SELECT id, name FROM insats")}
+
+    def _count_live(
+        self, months: Sequence[str], text_months: Sequence[str],
+        background_items: Sequence[str], groups: Sequence[str],
+        text_items: Sequence[str], insats: str | None,
+    ) -> Counted:
+        responses, answers, r_args, a_args = self._grouped_sql(
+            months, background_items, groups, text_items, texts=False, insats=insats
+        )
+        names = self._insats_names()
+        return Counted(
+            [(m, e, v, names[i], s, g, n) for m, e, v, i, s, g, n
+             in self.db.execute(responses, r_args)],
+            [(m, e, v, names[i], g, it, val, n) for m, e, v, i, g, it, val, n
+             in self.db.execute(answers, a_args)],
+            self._count_texts(text_months, background_items, groups, text_items, insats),
+        )
+
+    def _count_texts(
+        self, months: Sequence[str], background_items: Sequence[str], groups: Sequence[str],
+        text_items: Sequence[str], insats: str | None,
+    ) -> list[AnswerCount]:
+        if not text_items or not months:
+            return []
+        _, answers, _, a_args = self._grouped_sql(
+            months, background_items, groups, text_items, texts=True, insats=insats
+        )
+        names = self._insats_names()
+        counted = Counter(tuple(row) for row in self.db.execute(answers, a_args))
+        return [
+            (m, e, v, names[i], g, it, val, n)
+            for (m, e, v, i, g, it, val), n in counted.items()
+        ]
 
     def response_frames(
         self,

@@ -116,6 +116,68 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX released_cell_item ON released_cell (enkat, item_id);
     """,
+    # 5: answers counted per month for reports, so a report reads counts, not every answer.
+    # Counts only: no response id, nothing finer than the month. A month's counts are used
+    # only while its `month_count_state` row exists; the triggers delete that row whenever a
+    # finished response or its answers change, so stale counts are never read.
+    """
+    CREATE TABLE month_count_state (
+        month TEXT PRIMARY KEY,
+        params TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE month_response_count (
+        month TEXT NOT NULL,
+        enkat TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        insats_id INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        gender TEXT,
+        n INTEGER NOT NULL
+    );
+    CREATE INDEX month_response_count_month ON month_response_count (month);
+    CREATE TABLE month_answer_count (
+        month TEXT NOT NULL,
+        enkat TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        insats_id INTEGER NOT NULL,
+        gender TEXT,
+        item_id TEXT NOT NULL,
+        value TEXT,
+        n INTEGER NOT NULL
+    );
+    CREATE INDEX month_answer_count_month ON month_answer_count (month);
+    CREATE TRIGGER month_count_stale_response_insert AFTER INSERT ON response
+    WHEN NEW.status <> 'in_progress'
+    BEGIN
+        DELETE FROM month_count_state WHERE month = NEW.month;
+    END;
+    CREATE TRIGGER month_count_stale_response_update AFTER UPDATE ON response
+    BEGIN
+        DELETE FROM month_count_state WHERE month IN (OLD.month, NEW.month);
+    END;
+    CREATE TRIGGER month_count_stale_response_delete AFTER DELETE ON response
+    BEGIN
+        DELETE FROM month_count_state WHERE month = OLD.month;
+    END;
+    CREATE TRIGGER month_count_stale_answer_insert AFTER INSERT ON answer
+    BEGIN
+        DELETE FROM month_count_state WHERE month = (
+            SELECT month FROM response WHERE id = NEW.response_id AND status <> 'in_progress'
+        );
+    END;
+    CREATE TRIGGER month_count_stale_answer_update AFTER UPDATE ON answer
+    BEGIN
+        DELETE FROM month_count_state WHERE month = (
+            SELECT month FROM response WHERE id = NEW.response_id AND status <> 'in_progress'
+        );
+    END;
+    CREATE TRIGGER month_count_stale_answer_delete AFTER DELETE ON answer
+    BEGIN
+        DELETE FROM month_count_state WHERE month = (
+            SELECT month FROM response WHERE id = OLD.response_id AND status <> 'in_progress'
+        );
+    END;
+    """,
 )
 
 
