@@ -108,7 +108,7 @@ class ReportingPart(StoreBase):
             where += " AND i.name = ? COLLATE NOCASE"
             args.append(insats)
         responses: list[ResponseCount] = [
-            tuple(row)  # type: ignore[misc]
+            tuple(row)
             for row in self.db.execute(
                 "SELECT c.month, c.enkat, c.version, i.name, c.status, c.gender, c.n "
                 f"FROM month_response_count c JOIN insats i ON i.id = c.insats_id WHERE {where}",
@@ -116,7 +116,7 @@ class ReportingPart(StoreBase):
             )
         ]
         answers: list[AnswerCount] = [
-            tuple(row)  # type: ignore[misc]
+            tuple(row)
             for row in self.db.execute(
                 "SELECT c.month, c.enkat, c.version, i.name, c.gender, c.item_id, c.value, c.n "
                 f"FROM month_answer_count c JOIN insats i ON i.id = c.insats_id WHERE {where}",
@@ -156,7 +156,7 @@ class ReportingPart(StoreBase):
                 f"FROM response r JOIN answer a ON a.response_id = r.id {texts_join} {gender} "
                 f"WHERE {where}"
             )
-            answer_args = [*text_items, *background_items, *groups, *months]
+            answer_args: list[object] = [*text_items, *background_items, *groups, *months]
         else:
             # Free-text items are counted without their texts: that they were asked matters
             # (which versions had them), what was written is read apart, never kept twice.
