@@ -124,6 +124,10 @@ class WebSurvey:
             link_href=link[0] if link else None, link_text=link[1] if link else None,
         )
 
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """Any failure: the kind error page (the exception is logged by CatchErrors)."""
+        return self.message(w.ERROR_TITLE, [w.ERROR], 500)
+
     def error_page(self) -> bytes:
         """Return the page shown when something failed (no details, ever)."""
         return bytes(self.message(w.ERROR_TITLE, [w.ERROR], 500).body)
@@ -519,7 +523,9 @@ def create_app(
             Route("/e/{token}/tack", web.thanks, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        exception_handlers={404: web.not_found, 405: web.not_found},
+        # Starlette answers an exception itself before re-raising it to CatchErrors (which
+        # logs it): this makes that answer the kind page.
+        exception_handlers={404: web.not_found, 405: web.not_found, Exception: web.failed},
         lifespan=lifespan,
     )
     return SecurityHeaders(CatchErrors(app, web.error_page), https=config.https)

@@ -300,3 +300,23 @@ def test_pages_are_small(web, path):
     with web.client() as c:
         r = c.get(path)
         assert len(r.content) < 30_000
+
+
+def test_a_failure_is_a_kind_page_and_one_log_line_without_details(db_path, caplog):
+    with InProcessWeb(db_path) as web:
+        token = web.link()
+        with web.client() as c:
+            assert c.get(f"/e/{token}").status_code == 200
+            web.store.db.conn.close()  # the database goes away under the running server
+            caplog.clear()
+            with caplog.at_level("INFO"):
+                r = c.get(f"/e/{token}")
+        web.store = Store(db_path)  # for the fixture's close
+    assert r.status_code == 500
+    assert w.ERROR in r.text and "Traceback" not in r.text and "sqlite" not in r.text.lower()
+    assert r.headers["content-security-policy"] == CSP
+    lines = [rec.getMessage() for rec in caplog.records if rec.name.startswith("enkatbot")]
+    assert lines == ["event=web_error error=ProgrammingError"]
+    server = [rec for rec in caplog.records if not rec.name.startswith("httpx")]  # not the client
+    assert all(rec.exc_info is None for rec in server)
+    assert not [rec for rec in server if token in rec.getMessage()]
