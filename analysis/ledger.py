@@ -1,33 +1,39 @@
 """The release ledger: no two released tables can be subtracted to show a small group.
 
-Suppression inside one table (`analysis.figures`) keeps every group under the threshold t
+Suppression inside one table (`analysis.suppression`) keeps every group under the threshold t
 hidden, also groups found by subtraction inside the table (samtliga − kvinnor − män). But
 coordinators receive many tables: the year so far every month, one insats and all insatser,
-whatever /rapport is asked for. Two of them over *nested* populations subtract to a third
-group: the year so far through March minus the year so far through February is March alone;
-all insatser minus one insats is the others. If that group is 1 to t−1 people, its answers are
-out. So every released table is recorded here, and a new one is checked against all of them.
+whatever /rapport is asked for (any month, with a forged button). Two of them over *nested*
+populations subtract to a third group: the year so far through March minus the year so far
+through February is March alone; all insatser minus one insats is the others. If that group is
+1 to t−1 people, their answers are out. So every released table is recorded here, and a new
+one is checked against all of them before it is released.
 
-What is recorded: per released table — one question (or free-text question) of one
-questionnaire over one *scope* (a range of months, and one insats or all) — the counts of each
-shown group (samtliga, kvinnor, män): tillfrågade, n and the band counts. Never who answered.
+What is recorded, per released table (one question, or free-text list, of one questionnaire
+over one period and one insats or all): the counts of each shown group — tillfrågade, n and the
+band counts — and its *atoms*: which (month, insats, kvinnor/män/övriga) had anyone asked. Never
+who answered, nor anything finer than the report itself.
 
-The rule, for each question of a new table X and each recorded table R of the same question
-whose scope contains X's or lies inside it (months within months, one insats within all
-insatser or the same insats; the same scope counts too, since data may have changed between
-the two): take the people of the inner scope and those of the difference, each split into
-kvinnor, män and the rest — six parts. Every set of parts that some sum or difference of the
-shown groups of X and R adds up to exactly (the difference of samtliga, of kvinnor, the
-remainder of the difference, kvinnor of the inner table within samtliga of the outer, …) is
-computed from the numbers as released, and if it is 1 to t−1 people (by n, or by tillfrågade
-when n is 0) X is changed: first the smaller of kvinnor and män is hidden, then both, then the
-whole question — each time with the ordinary suppression rules applied again — until no such
-set is small. Free-text lists are treated the same way by the number asked. A hidden group is
-not recorded, so it can be shown later when the difference has grown to t or more.
+The rule. For each question of a new table X and each recorded table R of the same question
+that shares an atom with it, people are sorted into classes by which shown groups of X and R
+count them: by atom, and for an atom both count, those R counted apart from those who came
+later (late answers; maybe nobody). Every sum or difference of the shown groups, with
+coefficients −1, 0 or 1, using both tables, that counts every class surely holding people
+exactly once or not at all describes a group of people: the difference of samtliga, of
+kvinnor, the remainder of the difference, kvinnor of the smaller table within samtliga of the
+larger, and so on. Its counts are computed from the numbers as released; if they describe 1 to
+t−1 people (by n, or by tillfrågade when n is 0) X is changed: first the smaller of kvinnor
+and män is hidden, then both, then the whole question — each time with the ordinary
+suppression rules applied again — until no such group is small. Because the classes come from
+atoms, populations nest by who is in them, not by their labels: November–March of an insats
+with nobody in November is treated as December–March. Free-text lists are treated the same way
+by the number asked. A hidden group is not recorded, so it can be shown later, once the
+difference has grown to t or more.
 
-Limits: tables whose scopes overlap without one containing the other are not compared (their
-difference is not a group of people), nor are sums of three or more tables (all insatser minus
-two insatser); respondent counts per questionnaire are not held back.
+Limits: sums of three or more tables (all insatser minus two insatser) are not checked, and
+respondent counts per questionnaire are not held back. Where the suppression step calls this
+module: `analysis.counting.Selection.figures` and `.free_texts`, through `build_report(guard=…)`;
+every release goes through `release()`, which also records it.
 """
 
 from __future__ import annotations

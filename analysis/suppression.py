@@ -17,8 +17,9 @@ with n shown every whole percentage pins down a count, so the rule works on grou
    numbers they would tell how many gave another gender or none, which in a small insats can
    point at a person. Hidden cells read "För få svar för att redovisas".
 
-Known limit, not solved here: two reports over overlapping data (an insats and all insatser,
-or the year so far this month and last month) can be subtracted from each other.
+Two reports over nested data (an insats and all insatser, the year so far this month and last
+month) could still be subtracted from each other: the release ledger (`analysis.ledger`) checks
+every release against all earlier ones and hides more where that would show a small group.
 """
 
 from __future__ import annotations
