@@ -143,6 +143,9 @@ def running(kind: str, api: FakeBotAPI, workdir: Path, db: Path | None) -> Itera
         yield process
     finally:
         process.stop()
+        failed = log.read_text("utf-8", "replace").count("event=handler_error")
+        if failed:
+            ERRORS.append(f"{kind}: {failed} handler errors (see {log.name})")
 
 
 @dataclass
@@ -197,6 +200,7 @@ def run_load(kind: str, participants: int, latency: float, workdir: Path) -> Loa
 
 
 VIOLATIONS: list[str] = []
+ERRORS: list[str] = []
 
 
 def audit(kind: str, api: FakeBotAPI) -> None:
@@ -389,6 +393,11 @@ def main() -> int:
         if not ok:
             missed.append("event loop stall during /rapport")
 
+        if ERRORS:
+            missed.append("handler errors")
+            rows.append(
+                f"| handler errors in the bot's log | {len(ERRORS)} runs | | | 0 | MISSED |"
+            )
     print("\n| figure | bot | floor | ratio | target | |\n| --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
     for v in VIOLATIONS[:20]:

@@ -83,8 +83,24 @@ class StoreBase:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the block in one transaction: all of it is committed, or none."""
-        with self.db.atomic():
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():  # a savepoint inside the outer transaction
+                yield
+            return
+        # IMMEDIATE takes the write lock first, waiting for it if need be. A deferred
+        # transaction that reads before it writes fails at once ("database is locked", no
+        # waiting) when another connection committed in between: the report worker, the
+        # web front end or `enkatbot` on the same file.
+        conn.execute("BEGIN IMMEDIATE")
+        committed = False
+        try:
             yield
+            conn.execute("COMMIT")
+            committed = True
+        finally:
+            if not committed and self.db.conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     def chat_key(self, chat_id: ChatRef) -> str:
         """Return the HMAC of a chat id under this installation's secret."""

@@ -7,7 +7,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from storage.base import StoreBase
 
@@ -77,7 +77,7 @@ class ReportingPart(StoreBase):
         Groups are month, questionnaire, version, insats and the answer to a background item
         (gender) when it is one of `groups`, else None. Counts of months that did not change
         since they were last counted are read from the stored counts; the others are counted
-        in SQL (GROUP BY) and stored, when the file can be written. Free texts are read for
+        in SQL (GROUP BY) and kept for next time (see `_recount`). Free texts are read for
         `text_months` (default: `months`) only, and never stored twice. `insats` limits the
         result to one insats (its name as stored).
         """
@@ -95,34 +95,37 @@ class ReportingPart(StoreBase):
             )
         }
         stale = [m for m in wanted if m not in fresh]
-        if stale:
-            try:
-                self._store_counts(stale, background_items, groups, text_items, params)
-            except sqlite3.OperationalError:
-                # A read-only file (a copy, a backup): count without keeping the counts.
-                return self._count_live(
-                    wanted, shown, background_items, groups, text_items, insats
-                )
-        where, args = f"c.month IN ({marks})", list(wanted)
+        names = self._insats_names()
+        only = None
         if insats is not None:
-            where += " AND i.name = ? COLLATE NOCASE"
-            args.append(insats)
-        responses: list[ResponseCount] = [
-            tuple(row)
-            for row in self.db.execute(
-                "SELECT c.month, c.enkat, c.version, i.name, c.status, c.gender, c.n "
-                f"FROM month_response_count c JOIN insats i ON i.id = c.insats_id WHERE {where}",
-                args,
-            )
-        ]
-        answers: list[AnswerCount] = [
-            tuple(row)
-            for row in self.db.execute(
-                "SELECT c.month, c.enkat, c.version, i.name, c.gender, c.item_id, c.value, c.n "
-                f"FROM month_answer_count c JOIN insats i ON i.id = c.insats_id WHERE {where}",
-                args,
-            )
-        ]
+            only = {i for i, name in names.items() if name.casefold() == insats.casefold()}
+        responses: list[ResponseCount] = []
+        answers: list[AnswerCount] = []
+        if stale:
+            r_rows, a_rows = self._recount(stale, background_items, groups, text_items, params)
+            responses += [(m, e, v, names[i], s, g, n) for m, e, v, i, s, g, n in r_rows
+                          if only is None or i in only]
+            answers += [(m, e, v, names[i], g, it, val, n) for m, e, v, i, g, it, val, n
+                        in a_rows if only is None or i in only]
+        kept = sorted(fresh)
+        if kept:
+            where, args = f"month IN ({','.join('?' * len(kept))})", list(kept)
+            responses += [
+                (m, e, v, names[i], s, g, n)
+                for m, e, v, i, s, g, n in self.db.execute(
+                    "SELECT month, enkat, version, insats_id, status, gender, n "
+                    f"FROM month_response_count WHERE {where}", args,
+                )
+                if only is None or i in only
+            ]
+            answers += [
+                (m, e, v, names[i], g, it, val, n)
+                for m, e, v, i, g, it, val, n in self.db.execute(
+                    "SELECT month, enkat, version, insats_id, gender, item_id, value, n "
+                    f"FROM month_answer_count WHERE {where}", args,
+                )
+                if only is None or i in only
+            ]
         texts = self._count_texts(shown, background_items, groups, text_items, insats)
         return Counted(responses, answers, texts)
 
@@ -171,43 +174,49 @@ class ReportingPart(StoreBase):
             answer_args.append(insats)
         return responses, answers, args, answer_args
 
-    def _store_counts(
+    def _recount(
         self, months: Sequence[str], background_items: Sequence[str], groups: Sequence[str],
         text_items: Sequence[str], params: str,
-    ) -> None:
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Count `months` in SQL; keep the counts when nothing changed meanwhile.
+
+        The counting (seconds over a large file) only reads, so it blocks no one. The counts
+        are then written in the same transaction: if another connection committed since the
+        counting began, SQLite refuses the write (the counts may be stale) and they are used
+        for this report only; likewise when the file cannot be written.
+        """
         responses, answers, r_args, a_args = self._grouped_sql(
             months, background_items, groups, text_items, texts=False, insats=None
         )
         marks = ",".join("?" * len(months))
-        with self.transaction():
-            for table in ("month_response_count", "month_answer_count", "month_count_state"):
-                self.db.execute(f"DELETE FROM {table} WHERE month IN ({marks})", list(months))
-            self.db.execute(f"INSERT INTO month_response_count {responses}", r_args)
-            self.db.execute(f"INSERT INTO month_answer_count {answers}", a_args)
-            self.db.conn.executemany(
-                "INSERT INTO month_count_state (month, params) VALUES (?, ?)",
-                [(m, params) for m in months],
-            )
+        conn = self.db.conn
+        conn.execute("BEGIN")
+        try:
+            r_rows = conn.execute(responses, r_args).fetchall()
+            a_rows = conn.execute(answers, a_args).fetchall()
+            try:
+                for table in ("month_response_count", "month_answer_count", "month_count_state"):
+                    conn.execute(f"DELETE FROM {table} WHERE month IN ({marks})", list(months))
+                conn.executemany(
+                    "INSERT INTO month_response_count VALUES (?, ?, ?, ?, ?, ?, ?)", r_rows
+                )
+                conn.executemany(
+                    "INSERT INTO month_answer_count VALUES (?, ?, ?, ?, ?, ?, ?, ?)", a_rows
+                )
+                conn.executemany(
+                    "INSERT INTO month_count_state (month, params) VALUES (?, ?)",
+                    [(m, params) for m in months],
+                )
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError:
+                pass  # busy, changed meanwhile, or read-only: rolled back below
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        return r_rows, a_rows
 
     def _insats_names(self) -> dict[int, str]:
         return {int(r[0]): str(r[1]) for r in self.db.execute("SELECT id, name FROM insats")}
-
-    def _count_live(
-        self, months: Sequence[str], text_months: Sequence[str],
-        background_items: Sequence[str], groups: Sequence[str],
-        text_items: Sequence[str], insats: str | None,
-    ) -> Counted:
-        responses, answers, r_args, a_args = self._grouped_sql(
-            months, background_items, groups, text_items, texts=False, insats=insats
-        )
-        names = self._insats_names()
-        return Counted(
-            [(m, e, v, names[i], s, g, n) for m, e, v, i, s, g, n
-             in self.db.execute(responses, r_args)],
-            [(m, e, v, names[i], g, it, val, n) for m, e, v, i, g, it, val, n
-             in self.db.execute(answers, a_args)],
-            self._count_texts(text_months, background_items, groups, text_items, insats),
-        )
 
     def _count_texts(
         self, months: Sequence[str], background_items: Sequence[str], groups: Sequence[str],
