@@ -276,10 +276,14 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if expired:
         log.info("event=sessions_expired count=%d", expired)
     now = datetime.now(ZoneInfo(d.settings.timezone))
-    if not is_reminder_hour(now) and not d.settings.remind_any_hour:
-        return
-    for chat_id in store.due_reminders(d.settings.reminder_days):
+    due: list[int] = []
+    if is_reminder_hour(now) or d.settings.remind_any_hour:
+        due = store.due_reminders(d.settings.reminder_days)
+    for chat_id in due:
         await participant.send_reminder(context, chat_id)
+    # One line per run (hourly), with a count only: operators see the job is alive, and
+    # tests know a run has finished.
+    log.info("event=reminders_checked due=%d", len(due))
 
 
 async def post_init(app: BotApplication) -> None:

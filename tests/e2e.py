@@ -150,6 +150,20 @@ class BotUnderTest:
                     parts.append(path.read_text("utf-8", "replace"))
         return "".join(parts)
 
+    def wait_for_log(self, needle: str, *, after: int = 0, timeout: float = STEP) -> None:
+        """Wait until the bot has logged `needle` more than `after` times in this test.
+
+        An awaited log event, for things the bot does on its own (jobs) rather than in reply
+        to a phone: count the event before, act, then wait for one more.
+        """
+        deadline = time.monotonic() + timeout
+        while self.log.count(needle) <= after:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the bot did not log {needle!r} within {timeout}s\n{self.log}"
+                )
+            time.sleep(0.05)  # polling the log file; the deadline bounds the wait
+
     # people
 
     def phone(self, user_id: int, first_name: str) -> Phone:
@@ -285,6 +299,20 @@ def bot_under_test(tmp_path: Path) -> Iterator[BotUnderTest]:
 
 
 # -- driving a survey ---------------------------------------------------------------------------
+
+
+PROBE = "/integritet"
+"""A command every private chat may send at any time; the bot answers it without a change."""
+
+
+def expect_no_reply(phone: Phone, timeout: float = STEP) -> None:
+    """Assert the bot sent, edited or deleted nothing in this chat for what the phone did last.
+
+    Waits on the bot, not on a clock: the bot handles one chat's updates in order, so once it
+    has answered a /integritet sent now, it has handled everything the phone sent before it,
+    and nothing but that answer may have come since.
+    """
+    phone.expect_nothing_before(lambda: phone.send(PROBE), lambda m: m.text == t.PRIVACY, timeout)
 
 
 def flat(rows: list[list[str]]) -> list[str]:

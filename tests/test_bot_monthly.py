@@ -99,15 +99,20 @@ def test_a_missed_month_is_sent_at_start_once_and_only_to_subscribed_coordinator
 
         bot.start()  # the catch-up run comes a few seconds after start
         _expect_summary(cora, month)
-        stina.expect_silence(1)
-        lena.expect_silence(1)
+        bot.wait_for_log("event=monthly_summary", timeout=30)  # the run has finished
+        stina.expect_nothing_yet()
+        lena.expect_nothing_yet()
         assert _sent(bot) == [(COORDINATOR, month)]
 
+        runs = bot.log.count("event=monthly_summary")
         bot.stop()
         cora.mark()
         bot.start()
-        cora.expect_silence(8)  # the catch-up after a restart finds the month already sent
-        stina.expect_silence(0.5)
+        # The catch-up after a restart finds the month already sent.
+        bot.wait_for_log(f"event=monthly_summary month={month} sent=0", timeout=30)
+        assert bot.log.count("event=monthly_summary") == runs + 1
+        cora.expect_nothing_yet()
+        stina.expect_nothing_yet()
         assert bot.sql("SELECT telegram_id, month FROM report_sent") == [(COORDINATOR, month)]
 
 
@@ -121,7 +126,8 @@ def test_a_failed_delivery_is_retried_at_the_next_start(tmp_path):
         bot.start()
         bot.api.wait_for_call("sendMessage", lambda c: c.params.get("chat_id") == COORDINATOR,
                               timeout=30)
-        cora.expect_silence(2)
+        bot.wait_for_log("event=monthly_summary", timeout=30)  # the run has finished
+        cora.expect_nothing_yet()
         assert bot.sql("SELECT * FROM report_sent") == []
         bot.stop()
 

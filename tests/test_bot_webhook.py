@@ -84,8 +84,13 @@ def test_webhook_mode_registers_the_secret_and_only_trusts_it(bot):
     forged = _post(port, _start_update(1, 1001, f"/start {token}"), secret="fel")
     missing = _post(port, _start_update(2, 1001, f"/start {token}"), secret=None)
     assert forged == 403 and missing == 403
-    wilma.expect_silence(1)
 
-    assert _post(port, _start_update(3, 1001, f"/start {token}"), secret=SECRET) == 200
-    greeting = wilma.wait_for_text(t.BUTTON_START)
+    # The refused posts started nothing: the first thing the bot says is the greeting for
+    # the real one, which it handles after them.
+    def post_the_real_one() -> None:
+        assert _post(port, _start_update(3, 1001, f"/start {token}"), secret=SECRET) == 200
+
+    greeting = wilma.expect_nothing_before(
+        post_the_real_one, lambda m: t.BUTTON_START in m.content
+    )
     assert greeting.buttons == [[t.BUTTON_START]]

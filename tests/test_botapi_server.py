@@ -55,9 +55,9 @@ def run_bot(api: FakeBotAPI, body: Callable[[Bot], Awaitable[Any]], token: str =
     return asyncio.run(main())
 
 
-def later(seconds: float, action: Callable[[], object]) -> threading.Thread:
-    """Run ``action`` in a thread after ``seconds``; return the started thread."""
-    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()), daemon=True)
+def once_polling(api: FakeBotAPI, action: Callable[[], object]) -> threading.Thread:
+    """Run ``action`` in a thread as soon as a long poll is waiting; return the thread."""
+    thread = threading.Thread(target=lambda: (api.wait_for_long_poll(), action()), daemon=True)
     thread.start()
     return thread
 
@@ -116,14 +116,14 @@ def test_long_poll_returns_as_soon_as_phone_sends(api: FakeBotAPI) -> None:
         start = time.monotonic()
         assert await bot.get_updates(timeout=1) == ()
         idle = time.monotonic() - start
-        later(0.4, lambda: anna.send("/start abc"))
+        once_polling(api, lambda: anna.send("/start abc"))
         start = time.monotonic()
-        updates = await bot.get_updates(timeout=5)
+        updates = await bot.get_updates(timeout=30)
         return idle, updates, time.monotonic() - start
 
     idle, updates, elapsed = run_bot(api, body)
-    assert 0.9 <= idle < 2.0
-    assert 0.3 <= elapsed < 2.0
+    assert idle >= 0.9  # an empty long poll waits out its timeout
+    assert elapsed < 30  # the send woke the waiting poll: it did not wait out its 30 s
     (update,) = updates
     assert update.message.text == "/start abc"
     assert update.message.from_user.id == 1001 and update.message.chat.type == "private"
@@ -156,7 +156,7 @@ def test_second_long_poll_terminates_first_with_conflict(api: FakeBotAPI) -> Non
         # A second Bot, like a second bot process: PTB's getUpdates pool holds one connection.
         async with Bot(TOKEN, base_url=api.bot_url) as other:
             first = asyncio.create_task(bot.get_updates(timeout=5))
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(api.wait_for_long_poll)
             await other.get_updates(timeout=0)
             return await asyncio.gather(first, return_exceptions=True)
 
@@ -427,3 +427,17 @@ def test_injected_latency_delays_every_call_and_listeners_see_each_event(api: Fa
     assert took >= 0.2
     assert phone.last.text == "hej"
     assert (4242, "message") in seen
+
+
+def test_the_injected_clock_moves_message_dates_without_waiting(api: FakeBotAPI) -> None:
+    anna = api.phone(1001, "Anna")
+    anna.send("först")
+    api.advance_clock(3600)
+    anna.send("en timme senare")
+
+    async def body(bot: Bot) -> tuple[Update, ...]:
+        return await bot.get_updates(timeout=0)
+
+    first, second = run_bot(api, body)
+    gap = second.message.date - first.message.date
+    assert 3600 <= gap.total_seconds() <= 3601

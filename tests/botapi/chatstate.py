@@ -242,6 +242,7 @@ class ChatState:
             "has_main_web_app": False,
         }
         self._clock = clock
+        self._clock_offset = 0.0
         self._cond = threading.Condition(threading.RLock())
         self._chats: dict[int, _Chat] = {}
         self._views: dict[int, ChatView] = {}
@@ -249,6 +250,7 @@ class ChatState:
         self._next_update_id = first_update_id
         self._allowed_updates: list[str] = []
         self._poll_generation = 0
+        self._polls_waiting = 0
         self._event_seq = 0
         self._callbacks: dict[str, dict[str, Any]] = {}
         self._next_callback = 4_000_000_000_001
@@ -269,7 +271,7 @@ class ChatState:
     # ----------------------------------------------------------------- internals: state
 
     def _now(self) -> int:
-        return int(self._clock())
+        return int(self._clock() + self._clock_offset)
 
     def _add_event(
         self, chat: _Chat, kind: str, actor: str, text: str, message: BotMessage | None = None

@@ -322,19 +322,28 @@ class BotMethods(ChatState):
             elif offset is not None and offset < 0:
                 while len(self._updates) > -offset:
                     self._updates.popleft()
-            while True:
-                batch = self._deliverable(limit)
-                if batch or self._closing:
-                    return batch
-                if params_gone():
-                    raise ApiError(CLIENT_CLOSED, "client closed the long poll")
-                if self._poll_generation != generation:
-                    raise ApiError(409, "Conflict: terminated by other getUpdates request; make "
-                                        "sure that only one bot instance is running")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return []
-                self._cond.wait(min(remaining, 0.2))
+            waiting = False
+            try:
+                while True:
+                    batch = self._deliverable(limit)
+                    if batch or self._closing:
+                        return batch
+                    if params_gone():
+                        raise ApiError(CLIENT_CLOSED, "client closed the long poll")
+                    if self._poll_generation != generation:
+                        raise ApiError(409, "Conflict: terminated by other getUpdates request; "
+                                            "make sure that only one bot instance is running")
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return []
+                    if not waiting:
+                        waiting = True
+                        self._polls_waiting += 1
+                        self._cond.notify_all()
+                    self._cond.wait(min(remaining, 0.2))
+            finally:
+                if waiting:
+                    self._polls_waiting -= 1
 
     def _deliverable(self, limit: int) -> list[dict[str, Any]]:
         allowed = set(self._allowed_updates)

@@ -230,13 +230,48 @@ class ChatView:
         """Wait for a new or edited bot message whose text or caption contains ``needle``."""
         return self.wait_for(lambda m: needle in m.content, timeout)
 
-    def expect_silence(self, seconds: float = 0.5) -> None:
-        """Assert that the bot sends or edits nothing here within ``seconds``."""
-        try:
-            msg = self.wait_for(None, timeout=seconds)
-        except AssertionError:
-            return
-        raise AssertionError(f"unexpected bot message {msg.describe()!r}\n{self.transcript()}")
+    def expect_nothing_before(
+        self,
+        act: Callable[[], object],
+        reply: Callable[[BotMessage], bool],
+        timeout: float = 10.0,
+    ) -> BotMessage:
+        """Do ``act`` and wait for the bot's ``reply`` to it; assert the bot did nothing else.
+
+        Nothing sent, edited or deleted in this chat since the cursor (the last action or
+        match) other than that reply. This is a wait on the bot, not on a clock, when the bot
+        handles the chat's updates in order: once it has answered ``act``, it has handled
+        everything that came before. Returns the reply.
+        """
+        with self._api._cond:
+            start = self._cursor
+        act()
+        found = self.wait_for(reply, timeout)
+        with self._api._cond:
+            end = self._cursor
+            extra = [e for e in self._bot_events_after(start) if e.seq != end]
+        if extra:
+            raise AssertionError(
+                f"unexpected bot event {extra[0].text!r} before the reply\n{self.transcript()}"
+            )
+        return found
+
+    def expect_nothing_yet(self) -> None:
+        """Assert the bot has sent, edited or deleted nothing here since the cursor.
+
+        Checks at once: use it only when something else already shows the bot is done (it is
+        stopped, it left the chat, or it logged that the job in question has run).
+        """
+        with self._api._cond:
+            extra = self._bot_events_after(self._cursor)
+        if extra:
+            raise AssertionError(f"unexpected bot event {extra[0].text!r}\n{self.transcript()}")
+
+    def _bot_events_after(self, seq: int) -> list[ChatEvent]:
+        return [
+            e for e in self._chat.events
+            if e.seq > seq and e.actor == "bot" and e.kind in ("message", "edit", "delete")
+        ]
 
     def _find_tap_target(self, label: str, message: BotMessage | int | None) -> int:
         with self._api._cond:

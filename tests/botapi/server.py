@@ -155,6 +155,21 @@ class FakeBotAPI(BotMethods):
 
     # ----------------------------------------------------------------- test-facing setup
 
+    def wait_for_long_poll(self, timeout: float = 10.0) -> None:
+        """Wait until a getUpdates call is waiting for updates (a long poll has begun)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._polls_waiting == 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no long poll began within {timeout}s")
+                self._cond.wait(remaining)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the server's clock (message and edit dates) forward, as if `seconds` passed."""
+        with self._cond:
+            self._clock_offset += seconds
+
     def phone(
         self,
         user_id: int,
