@@ -412,3 +412,22 @@ def test_response_ids_are_random_and_month_is_the_finest_time(store):
     assert {r["month"] for r in rows} == {"2024-03"}
     ids = [r["id"] for r in rows]
     assert len(set(ids)) == 3 and all(len(i) >= 32 for i in ids)
+
+
+def test_a_transaction_takes_the_write_lock_before_it_reads(db_path):
+    # A deferred transaction that reads and then writes fails at once ("database is locked")
+    # when another process wrote in between; one that holds the write lock from its start
+    # makes the other writer wait instead.
+    store = Store(db_path)
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    with store.transaction():
+        store.list_insatser()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        store.add_insats("Alfa")
+    other.execute("BEGIN IMMEDIATE")  # free again once the transaction has committed
+    other.execute("INSERT INTO insats (name, created) VALUES ('Beta', '2024-01-01')")
+    other.execute("COMMIT")
+    other.close()
+    assert [i.name for i in store.list_insatser()] == ["Alfa", "Beta"]
+    store.close()
