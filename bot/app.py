@@ -36,8 +36,8 @@ from telegram.ext import (
     BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ExtBot,
+    JobQueue,
     MessageHandler,
     TypeHandler,
     filters,
@@ -46,8 +46,7 @@ from telegram.request import HTTPXRequest
 
 from bot import participant, reports, staff
 from bot.config import ConfigError, Settings, deep_link
-from bot.context import BotApplication
-from bot.participant import Deps
+from bot.context import CONTEXT_TYPES, BotApplication, Context, Deps, deps
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
 from bot.texts import deltagare
@@ -213,7 +212,7 @@ class LibraryRecordFilter(logging.Filter):
         return True
 
 
-async def guard_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guard_private(update: Update, context: Context) -> None:
     """Turn away every update from a group or channel before any other handler sees it.
 
     Also stops, answered, a button tap that has no message (the chat is unknown) and anything
@@ -244,7 +243,7 @@ async def _answer_quietly(query: Any, text: str | None) -> None:
         log.info("event=callback_too_old")
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log the failure without its content and tell the participant their answers are safe."""
     err = context.error
     if update is None and isinstance(err, NetworkError):
@@ -268,9 +267,9 @@ def is_reminder_hour(now: datetime) -> bool:
     return now.hour in REMINDER_HOURS
 
 
-async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reminders_job(context: Context) -> None:
     """Expire abandoned surveys and send the one reminder to quiet ones (daytime only)."""
-    d: Deps = context.application.bot_data["deps"]
+    d: Deps = deps(context)
     store = d.service.store
     expired = store.expire_sessions(d.settings.expiry_days)
     if expired:
@@ -288,7 +287,7 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def post_init(app: BotApplication) -> None:
     """Set the command menus and start the scheduled jobs."""
-    d: Deps = app.bot_data["deps"]
+    d: Deps = app.bot_data.deps
     store = d.service.store
     users = store.users()
     known = {uid for uid, _ in users}
@@ -307,7 +306,7 @@ async def post_init(app: BotApplication) -> None:
 
 async def post_shutdown(app: BotApplication) -> None:
     """Close the database cleanly (the WAL is folded into the file)."""
-    d: Deps = app.bot_data["deps"]
+    d: Deps = app.bot_data.deps
     d.service.store.close()
     log.info("event=stopped")
 
@@ -326,15 +325,23 @@ def build_application(settings: Settings, store: Store | None = None) -> BotAppl
     builder = (
         Application.builder()
         .bot(bot)
+        .context_types(CONTEXT_TYPES)
+        .job_queue(JobQueue[Context]())
         .concurrent_updates(PerChatOrderedProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     app = builder.build()
-    app.bot_data["deps"] = Deps(service=SurveyService(store), settings=settings)
+    app.bot_data.setup(Deps(service=SurveyService(store), settings=settings))
 
     app.add_handler(TypeHandler(Update, guard_private), group=-1)
     private = filters.ChatType.PRIVATE
+    # The invite deep link (/start inv_…) first, as PTB's deeplinking.py example does: the
+    # plain /start below never sees an invite.
+    app.add_handler(CommandHandler(
+        "start", staff.on_invite_link,
+        filters=private & filters.UpdateType.MESSAGE & filters.Regex(staff.INVITE_DEEP_LINK),
+    ))
     commands = [
         ("start", participant.on_start),
         ("avbryt", participant.on_pause),
@@ -466,7 +473,7 @@ def build_web(app: BotApplication, settings: Settings, secret: str) -> ASGIApp:
     As PTB's customwebhookbot example does, the Application is started by hand, here in the
     web server's lifespan: it runs while the server runs, in the same event loop.
     """
-    d: Deps = app.bot_data["deps"]
+    d: Deps = app.bot_data.deps
     assert settings.webb_url is not None
 
     @asynccontextmanager

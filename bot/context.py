@@ -1,23 +1,100 @@
-"""The types of the running bot: its Application and the context its handlers receive.
+"""Plumbing every handler shares: the types of the running bot, its bot_data, log tags, taps.
 
-One place, so that handlers, jobs and the composition root agree on them.
+python-telegram-bot makes `context.bot_data` from the class given in `ContextTypes` (as its
+`contexttypesbot.py` example does), so handlers read typed dependencies instead of a dict.
+One place, so that handlers, jobs and the composition root agree on the types; participant,
+staff and report handlers all import from here, never from each other.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
+from telegram import CallbackQuery
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
-BotContext = ContextTypes.DEFAULT_TYPE
-"""What every handler and job receives."""
+from bot.config import Settings
+from bot.survey import SurveyService
+
+log = logging.getLogger("enkatbot")
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What handlers need: the survey service (and through it the store) and the settings."""
+
+    service: SurveyService
+    settings: Settings
+
+
+class BotData:
+    """`context.bot_data`: made empty by python-telegram-bot, filled once by `build_application`."""
+
+    def __init__(self) -> None:
+        """Start empty; `setup` fills it before any handler runs."""
+        self._deps: Deps | None = None
+
+    def setup(self, deps: Deps) -> None:
+        """Store the handlers' dependencies."""
+        self._deps = deps
+
+    @property
+    def deps(self) -> Deps:
+        """Return the handlers' dependencies (set at start-up)."""
+        if self._deps is None:
+            raise RuntimeError("bot_data is used before build_application set it up")
+        return self._deps
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+"""The context every handler, job and error handler receives."""
+BotContext = Context
+
+CONTEXT_TYPES: ContextTypes[Context, dict[Any, Any], dict[Any, Any], BotData] = ContextTypes(
+    context=Context, bot_data=BotData
+)
+"""Given to the ApplicationBuilder, so `context.bot_data` is a `BotData`."""
 
 BotApplication = Application[
     ExtBot[None],
-    BotContext,
+    Context,
     dict[Any, Any],
     dict[Any, Any],
-    dict[Any, Any],
-    JobQueue[BotContext],
+    BotData,
+    JobQueue[Context],
 ]
 """The Application `bot.app.build_application` returns."""
+
+
+def deps(context: Context) -> Deps:
+    """Return the handlers' dependencies stored at start-up."""
+    return context.bot_data.deps
+
+
+_TAG_KEY = secrets.token_bytes(32)
+"""Key of the chat tags in log lines: random per process and never stored, so a log cannot be
+reversed to chat ids even by someone holding the database secret (a restart makes new tags)."""
+
+
+def tag(chat_id: int) -> str:
+    """Return a short tag for a chat, for log lines: the same within one run, never reversible."""
+    return hmac.new(_TAG_KEY, str(chat_id).encode(), hashlib.sha256).hexdigest()[:10]
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None,
+                       show_alert: bool = False) -> None:
+    """Answer a button tap so the phone stops its spinner; a too-old query is no error.
+
+    Telegram refuses to answer a query after a short time, and every tap made while the bot
+    was down is that old when it comes back: the tap itself must still count.
+    """
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest:
+        log.info("event=callback_too_old")

@@ -1,76 +1,81 @@
-"""Participant handlers: turn a Telegram update into a survey step and the step into messages.
+"""Participant handlers: parse a Telegram update into a journey event, step, render the effects.
 
-Which question an answer belongs to is decided from the stored session, never from the button:
-callback data only says what was tapped, and anything that does not fit the current question
-is treated as a stale or forged tap.
+Every transition is decided by `questionnaires.flow`; this module only parses updates
+(`on_*`), lets `SurveyService` step and store, and renders the effects as Telegram messages
+(`render`). Which question an answer belongs to is decided from the stored state, never from
+the button: callback data only says what was tapped.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import html
 import logging
-import secrets
-from dataclasses import dataclass
 
-from telegram import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
 
-from bot.config import Settings
-from bot.survey import Current, SurveyService
+from bot.context import Context, answer_query, deps, tag
+from bot.roles import role_help, staff_welcome
+from bot.survey import Step
 from bot.texts import deltagare as t
 from questionnaires import engine
-from questionnaires.engine import InvalidAnswer
-from questionnaires.model import Item
-from questionnaires.textclean import clean_text
+from questionnaires import flow as f
+from questionnaires.engine import Answer
+from questionnaires.flow import FlowState
 
 log = logging.getLogger("enkatbot.deltagare")
 
 OVERVIEW_TEXT_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class Deps:
-    """What handlers need, kept in application.bot_data under 'deps'."""
-
-    service: SurveyService
-    settings: Settings
+# -- parsing ------------------------------------------------------------------------------------
 
 
-def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
-    """Return the handlers' dependencies stored at start-up."""
-    found = context.application.bot_data["deps"]
-    if not isinstance(found, Deps):
-        raise RuntimeError("build_application stores the handlers' Deps in bot_data")
-    return found
+def parse_callback(data: str, message_id: int | None) -> f.Event:
+    """Return the journey event a survey button's callback data stands for (Forged if none)."""
+    action, _, rest = data.partition(":")
+    if action == "begin" and not rest:
+        return f.Begin(message_id)
+    if action == "a":
+        item, sep, value = rest.partition(":")
+        if sep and value and ":" not in value:
+            return f.Tap(item, value, message_id)
+    if action == "skip" and rest:
+        return f.Skip(rest, message_id)
+    if action == "back" and rest:
+        return f.Back(None if rest == "*" else rest, message_id)
+    if action == "change" and not rest:
+        return f.AskChange(message_id)
+    if action == "goto" and rest:
+        return f.ChangeAnswer(rest, message_id)
+    if action == "review" and not rest:
+        return f.CancelChange(message_id)
+    if action == "del" and rest in ("yes", "no"):
+        return f.Confirm(rest == "yes", message_id)
+    if action == "submit" and not rest:
+        return f.Submit(message_id)
+    return f.Forged(message_id)
 
 
-_TAG_KEY = secrets.token_bytes(32)
-"""Key of the chat tags in log lines: random per process and never stored, so a log cannot be
-reversed to chat ids even by someone holding the database secret (a restart makes new tags)."""
-
-
-def tag(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
-    """Return a short tag for a chat, for log lines: the same within one run, never reversible."""
-    return hmac.new(_TAG_KEY, str(chat_id).encode(), hashlib.sha256).hexdigest()[:10]
+def parse_text(message: Message) -> f.Text:
+    """Return typed text as an event, with when it was written and what it replies to."""
+    reply = message.reply_to_message
+    return f.Text(
+        message.text or "",
+        written_at=int(message.date.timestamp()),
+        reply_to=reply.message_id if reply is not None else None,
+    )
 
 
 # -- rendering ----------------------------------------------------------------------------------
 
 
-def question_text(cur: Current, item: Item) -> str:
+def question_text(state: FlowState, item_id: str) -> str:
     """Return the HTML text of a question message: progress line and the exact question."""
-    prog = engine.progress(cur.q, cur.state)
+    item = state.q.item(item_id)
+    prog = engine.progress(state.q, state.survey)
     head = t.question_header(prog.position, prog.total) if prog else ""
     body = f"<b>{html.escape(head)}</b>\n{html.escape(item.text)}"
     if item.scale is None:
@@ -78,15 +83,15 @@ def question_text(cur: Current, item: Item) -> str:
     return body
 
 
-def question_keyboard(cur: Current, item: Item) -> InlineKeyboardMarkup:
+def question_keyboard(state: FlowState, item_id: str) -> InlineKeyboardMarkup:
     """Return the buttons of a question: options one per row, then skip and back."""
+    item = state.q.item(item_id)
     rows: list[list[InlineKeyboardButton]] = []
     if item.scale is not None:
         for opt in item.scale.options:
             rows.append([InlineKeyboardButton(opt.label, callback_data=f"a:{item.id}:{opt.value}")])
     rows.append([InlineKeyboardButton(t.BUTTON_SKIP, callback_data=f"skip:{item.id}")])
-    first = engine.applicable_items(cur.q, cur.state.answers)[0].id == item.id
-    if not first:
+    if not f.is_first_question(state, item.id):
         rows.append([InlineKeyboardButton(t.BUTTON_BACK, callback_data=f"back:{item.id}")])
     return InlineKeyboardMarkup(rows)
 
@@ -96,10 +101,10 @@ def answered_text(header_html: str, display: str) -> str:
     return f"{header_html}\n\n✓ {html.escape(t.ANSWERED_PREFIX)} <b>{html.escape(display)}</b>"
 
 
-def overview_text(cur: Current) -> str:
+def overview_text(state: FlowState) -> str:
     """Return the HTML overview of all answers, shown before Skicka in."""
     lines = [f"<b>{html.escape(t.OVERVIEW_TITLE)}</b>", ""]
-    for n, line in enumerate(engine.overview(cur.q, cur.state), 1):
+    for n, line in enumerate(engine.overview(state.q, state.survey), 1):
         shown = t.overview_answer(line)
         if len(shown) > OVERVIEW_TEXT_LIMIT:
             shown = shown[: OVERVIEW_TEXT_LIMIT - 1] + "…"
@@ -119,10 +124,10 @@ def overview_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def change_keyboard(cur: Current) -> InlineKeyboardMarkup:
+def change_keyboard(state: FlowState) -> InlineKeyboardMarkup:
     """Return one button per answered question, to pick the answer to change."""
     rows = []
-    for n, line in enumerate(engine.overview(cur.q, cur.state), 1):
+    for n, line in enumerate(engine.overview(state.q, state.survey), 1):
         label = f"{n}. {line.item.text}"
         if len(label) > 60:
             label = label[:59] + "…"
@@ -131,11 +136,47 @@ def change_keyboard(cur: Current) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-# -- sending ------------------------------------------------------------------------------------
+def greeting_keyboard() -> InlineKeyboardMarkup:
+    """Return the greeting's one button, Börja."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.BUTTON_START, callback_data="begin")]])
 
 
-async def _strip_buttons(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int | None
-                         ) -> None:
+def confirm_delete_keyboard() -> InlineKeyboardMarkup:
+    """Return the /radera question's buttons: yes, delete; no, keep them."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t.BUTTON_DELETE_YES, callback_data="del:yes")],
+            [InlineKeyboardButton(t.BUTTON_DELETE_NO, callback_data="del:no")],
+        ]
+    )
+
+
+def step_message(state: FlowState, show: f.ShowEffect) -> tuple[str, InlineKeyboardMarkup, bool]:
+    """Return the text, buttons and whether the text is HTML of the step `show` asks for."""
+    if isinstance(show, f.ShowGreeting):
+        total = len(engine.asked_items(state.q, state.survey.answers))
+        return t.greeting(state.q, total), greeting_keyboard(), False
+    if isinstance(show, f.ShowQuestion):
+        return question_text(state, show.item), question_keyboard(state, show.item), True
+    if isinstance(show, f.ShowOverview):
+        return overview_text(state), overview_keyboard(), True
+    if isinstance(show, f.ShowChangeList):
+        return t.CHOOSE_CHANGE, change_keyboard(state), False
+    return t.CONFIRM_DELETE, confirm_delete_keyboard(), False
+
+
+def answer_display(state: FlowState, item_id: str, value: Answer) -> str:
+    """Return an answer as the ✓ line shows it: the option's label, a text excerpt, or skipped."""
+    item = state.q.item(item_id)
+    if value is None:
+        return t.SKIPPED
+    if item.scale is not None:
+        opt = item.scale.option(value)
+        return opt.label if opt else value
+    return value if len(value) <= OVERVIEW_TEXT_LIMIT else value[: OVERVIEW_TEXT_LIMIT - 1] + "…"
+
+
+async def _strip_buttons(context: Context, chat_id: int, message_id: int | None) -> None:
     if message_id is None:
         return
     try:
@@ -144,229 +185,7 @@ async def _strip_buttons(context: ContextTypes.DEFAULT_TYPE, chat_id: int, messa
         pass  # already without buttons, or too old to edit: nothing to tidy
 
 
-async def show(context: ContextTypes.DEFAULT_TYPE, chat_id: int, cur: Current,
-               note: str | None = None, *, tidy_old: bool = True) -> None:
-    """Send what the participant should see now: greeting, question, or overview.
-
-    The message that showed the previous step loses its buttons first, unless the caller
-    already edited it (`tidy_old=False`): a second edit would only be refused by Telegram.
-    """
-    svc = deps(context).service
-    if cur.stage == "paused":
-        cur = svc.set_stage(chat_id, cur, "active")  # showing the question again resumes
-    if note:
-        await context.bot.send_message(chat_id, note)
-    if tidy_old:
-        await _strip_buttons(context, chat_id, cur.message_id)
-    if cur.stage == "greeting":
-        total = len(engine.asked_items(cur.q, cur.state.answers))
-        msg = await context.bot.send_message(
-            chat_id,
-            t.greeting(cur.q, total),
-            reply_markup=InlineKeyboardMarkup(
-                [[InlineKeyboardButton(t.BUTTON_START, callback_data="begin")]]
-            ),
-        )
-    elif cur.stage == "confirm_delete":
-        msg = await context.bot.send_message(
-            chat_id,
-            t.CONFIRM_DELETE,
-            reply_markup=InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(t.BUTTON_DELETE_YES, callback_data="del:yes")],
-                    [InlineKeyboardButton(t.BUTTON_DELETE_NO, callback_data="del:no")],
-                ]
-            ),
-        )
-    elif cur.item is None:
-        msg = await context.bot.send_message(
-            chat_id, overview_text(cur), parse_mode=ParseMode.HTML,
-            reply_markup=overview_keyboard(),
-        )
-    else:
-        msg = await context.bot.send_message(
-            chat_id, question_text(cur, cur.item), parse_mode=ParseMode.HTML,
-            reply_markup=question_keyboard(cur, cur.item),
-        )
-    svc.remember_message(chat_id, msg.message_id)
-
-
-async def _mark_answered(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int | None,
-                         before: Current, item: Item, value: str | None) -> None:
-    if message_id is None:
-        return
-    if value is None:
-        display = t.SKIPPED
-    elif item.scale is not None:
-        opt = item.scale.option(value)
-        display = opt.label if opt else value
-    else:
-        display = value if len(value) <= OVERVIEW_TEXT_LIMIT else value[:199] + "…"
-    prog = engine.progress(before.q, before.state)
-    head = f"<b>{html.escape(t.question_header(prog.position, prog.total))}</b>\n" if prog else ""
-    text = answered_text(head + html.escape(item.text), display)
-    try:
-        await context.bot.edit_message_text(
-            text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-            reply_markup=None,
-        )
-    except BadRequest:
-        pass  # the answer is stored; a message too old to edit only loses its check mark
-
-
-async def answer_query(query: CallbackQuery, text: str | None = None,
-                       show_alert: bool = False) -> None:
-    """Answer a button tap so the phone stops its spinner; a too-old query is no error.
-
-    Telegram refuses to answer a query after a short time, and every tap made while the bot
-    was down is that old when it comes back: the tap itself must still count.
-    """
-    try:
-        await query.answer(text, show_alert=show_alert)
-    except BadRequest:
-        log.info("event=callback_too_old")
-
-
-# -- handlers -----------------------------------------------------------------------------------
-
-
-async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Open a survey link (/start <token>), or resume an unfinished survey (/start)."""
-    chat = update.effective_chat
-    assert chat is not None and update.effective_message is not None
-    svc = deps(context).service
-    token = context.args[0] if context.args else None
-    if token and token.startswith("inv_"):
-        from bot.staff import redeem_invite
-
-        await redeem_invite(update, context, token)
-        return
-    if token is None:
-        cur = svc.load(chat.id)
-        if cur is None:
-            from bot.staff import staff_welcome
-
-            if not await staff_welcome(update, context):
-                await update.effective_message.reply_text(t.NO_LINK)
-            return
-        await show(context, chat.id, cur, t.WELCOME_BACK)
-        return
-    opened = svc.open_link(chat.id, token)
-    log.info("event=link_opened chat=%s result=%s", tag(context, chat.id), opened.kind)
-    if opened.current is None:
-        await update.effective_message.reply_text(t.LINK_PROBLEMS[opened.kind])
-        return
-    note = {"resumed": t.WELCOME_BACK, "other_in_progress": t.ALREADY_STARTED_OTHER}.get(
-        opened.kind
-    )
-    await show(context, chat.id, opened.current, note)
-
-
-async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Handle a tap on a survey button."""
-    query = update.callback_query
-    chat = update.effective_chat
-    assert query is not None and chat is not None
-    # Callback queries must be answered, or the phone shows a spinner on the button.
-    await answer_query(query)
-    svc = deps(context).service
-    data = query.data or ""
-    cur = svc.load(chat.id)
-    if cur is None:
-        await _strip_buttons(context, chat.id, query.message.message_id if query.message else None)
-        await context.bot.send_message(chat.id, t.BUTTON_OF_ENDED_SURVEY)
-        return
-    action, _, rest = data.partition(":")
-    tapped = query.message.message_id if query.message else None
-    item = cur.item
-
-    async def stale() -> None:
-        # The survey as it stands when called (cur is rebound below, never to None).
-        assert cur is not None
-        log.info("event=stale_button chat=%s", tag(context, chat.id))
-        if tapped is not None and tapped != cur.message_id:
-            await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, cur, t.STALE_BUTTON)
-
-    if cur.stage == "greeting":
-        if action != "begin":
-            await stale()
-            return
-        cur = svc.begin(chat.id, cur)
-        await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, cur, tidy_old=False)
-        return
-    if cur.stage == "confirm_delete":
-        if action != "del" or rest not in ("yes", "no"):
-            await stale()
-            return
-        if rest == "yes":
-            svc.discard(chat.id)
-            log.info("event=discarded chat=%s", tag(context, chat.id))
-            await _edit_plain(context, chat.id, tapped, t.DELETED)
-            return
-        cur = svc.set_stage(chat.id, cur, "active")
-        await _edit_plain(context, chat.id, tapped, t.NOT_DELETED)
-        await show(context, chat.id, cur, tidy_old=False)
-        return
-
-    if action in ("a", "skip"):
-        item_id, _, value = rest.partition(":")
-        if item is None or item_id != item.id:
-            await stale()
-            return
-        answer_value: str | None = None
-        if action == "a":
-            if item.scale is None or item.scale.option(value) is None:
-                await stale()
-                return
-            answer_value = value
-        before = cur
-        cur = svc.answer(chat.id, cur, answer_value)
-        await _mark_answered(context, chat.id, tapped, before, item, answer_value)
-        await show(context, chat.id, cur, tidy_old=False)
-        return
-    if action == "back":
-        expected = item.id if item is not None else "*"
-        if rest != expected:
-            await stale()
-            return
-        before_id = cur.state.current
-        cur = svc.back(chat.id, cur)
-        if cur.state.current == before_id and item is not None:
-            await context.bot.send_message(chat.id, t.FIRST_QUESTION)
-            return
-        await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, cur, tidy_old=False)
-        return
-    if item is not None:
-        await stale()
-        return
-    # The overview is showing.
-    if action == "submit":
-        svc.submit(chat.id)
-        log.info("event=submitted chat=%s enkat=%s", tag(context, chat.id), cur.q.id)
-        await _strip_buttons(context, chat.id, tapped)
-        await context.bot.send_message(chat.id, t.THANKS)
-    elif action == "change":
-        await _edit_markup(context, chat.id, tapped, t.CHOOSE_CHANGE, change_keyboard(cur))
-    elif action == "review":
-        await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, cur, tidy_old=False)
-    elif action == "goto":
-        try:
-            cur = svc.goto(chat.id, cur, rest)
-        except InvalidAnswer:
-            await stale()
-            return
-        await _strip_buttons(context, chat.id, tapped)
-        await show(context, chat.id, cur, tidy_old=False)
-    else:
-        await stale()
-
-
-async def _edit_plain(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int | None,
-                      text: str) -> None:
+async def _edit_plain(context: Context, chat_id: int, message_id: int | None, text: str) -> None:
     if message_id is None:
         await context.bot.send_message(chat_id, text)
         return
@@ -376,25 +195,148 @@ async def _edit_plain(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_
         await context.bot.send_message(chat_id, text)
 
 
-async def _edit_markup(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int | None,
-                       text: str, markup: InlineKeyboardMarkup) -> None:
-    if message_id is not None:
+async def _mark_answered(context: Context, chat_id: int, before: FlowState,
+                         mark: f.MarkAnswered) -> None:
+    item = before.q.item(mark.item)
+    prog = engine.progress(before.q, before.survey)
+    head = f"<b>{html.escape(t.question_header(prog.position, prog.total))}</b>\n" if prog else ""
+    text = answered_text(head + html.escape(item.text),
+                         answer_display(before, mark.item, mark.value))
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id=chat_id, message_id=mark.message_id, parse_mode=ParseMode.HTML,
+            reply_markup=None,
+        )
+    except BadRequest:
+        pass  # the answer is stored; a message too old to edit only loses its check mark
+
+
+async def _show_step(context: Context, chat_id: int, state: FlowState, show: f.ShowEffect
+                     ) -> Message:
+    text, markup, is_html = step_message(state, show)
+    mode = ParseMode.HTML if is_html else None
+    if isinstance(show, f.ShowChangeList) and show.message_id is not None:
+        # Ändra ett svar turns the overview itself into the list of questions.
         try:
-            await context.bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            edited = await context.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=show.message_id, reply_markup=markup,
+                parse_mode=mode,
             )
-            return
+            if isinstance(edited, Message):
+                return edited
         except BadRequest:
-            pass
-    msg = await context.bot.send_message(chat_id, text, reply_markup=markup)
-    deps(context).service.remember_message(chat_id, msg.message_id)
+            pass  # too old to edit: send the list as a new message
+    return await context.bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup)
+
+
+async def say(update: Update | None, context: Context, chat_id: int, notes: list[f.Note]
+              ) -> None:
+    """Send kind sentences as one message (someone without a survey who is staff: welcome)."""
+    if notes == [f.Note.NO_SURVEY] and update is not None and await staff_welcome(update, context):
+        return
+    await context.bot.send_message(chat_id, "\n\n".join(t.note_text(n) for n in notes))
+
+
+async def render(update: Update | None, context: Context, chat_id: int, step: Step) -> None:
+    """Render a step's effects in their order: words, edits, and the step now on the screen.
+
+    The message of the step that was on the screen loses its buttons before a new step is
+    sent, unless an effect already edited it. A new step is recorded as shown (when, which
+    message) only once its message exists.
+    """
+    before, state = step.before, step.after
+    old = before.shown.message_id if before is not None and before.shown is not None else None
+    edited: set[int | None] = {None}
+    notes: list[f.Note] = []
+    for effect in step.effects:
+        if not isinstance(effect, f.Say) and notes:
+            await say(update, context, chat_id, notes)
+            notes = []
+        if isinstance(effect, f.Say):
+            notes.append(effect.note)
+        elif isinstance(effect, f.MarkAnswered) and before is not None:
+            await _mark_answered(context, chat_id, before, effect)
+            edited.add(effect.message_id)
+        elif isinstance(effect, f.Retire):
+            if effect.note is not None:
+                await _edit_plain(context, chat_id, effect.message_id, t.note_text(effect.note))
+            elif effect.message_id not in edited:
+                await _strip_buttons(context, chat_id, effect.message_id)
+            edited.add(effect.message_id)
+        elif isinstance(effect, f.ShowEffect) and state is not None:
+            in_place = isinstance(effect, f.ShowChangeList) and effect.message_id is not None
+            if old not in edited and not in_place:
+                await _strip_buttons(context, chat_id, old)
+                edited.add(old)
+            msg = await _show_step(context, chat_id, state, effect)
+            state = deps(context).service.mark_shown(
+                chat_id, state, at=int(msg.date.timestamp()), message_id=msg.message_id
+            )
+        else:
+            _log_storage(chat_id, effect, state)
+    if notes:
+        await say(update, context, chat_id, notes)
+
+
+def _log_storage(chat_id: int, effect: f.Effect, state: FlowState | None) -> None:
+    if isinstance(effect, f.EndSession):
+        event = "submitted" if effect.reason is f.EndReason.SUBMITTED else "discarded"
+        enkat = state.q.id if state is not None else "-"
+        log.info("event=%s chat=%s enkat=%s", event, tag(chat_id), enkat)
+
+
+async def drive(update: Update, context: Context, event: f.Event) -> None:
+    """Step the chat's journey with `event`, store what it says, render what it shows."""
+    chat = update.effective_chat
+    assert chat is not None
+    step = deps(context).service.handle(chat.id, event)
+    if isinstance(event, f.Forged) or any(
+        isinstance(e, f.Say) and e.note is f.Note.STALE_BUTTON for e in step.effects
+    ):
+        log.info("event=stale_button chat=%s", tag(chat.id))
+    await render(update, context, chat.id, step)
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+async def on_start(update: Update, context: Context) -> None:
+    """Open a survey link (/start <token>), or resume an unfinished survey (/start)."""
+    chat = update.effective_chat
+    assert chat is not None
+    token = context.args[0] if context.args else None
+    if token is None:
+        await drive(update, context, f.Restart())
+        return
+    step = deps(context).service.open_with_link(chat.id, token)
+    log.info("event=link_opened chat=%s result=%s", tag(chat.id), _opened(step))
+    await render(update, context, chat.id, step)
+
+
+def _opened(step: Step) -> str:
+    for effect in step.effects:
+        if isinstance(effect, f.StartSession):
+            return "started"
+        if isinstance(effect, f.Say):
+            return effect.note.value
+    return "shown"
+
+
+async def on_callback(update: Update, context: Context) -> None:
+    """Handle a tap on a survey button."""
+    query = update.callback_query
+    assert query is not None
+    # Callback queries must be answered, or the phone shows a spinner on the button.
+    await answer_query(query)
+    tapped = query.message.message_id if query.message else None
+    await drive(update, context, parse_callback(query.data or "", tapped))
 
 
 TELEGRAM_MAX_MESSAGE = 4096
 SPLIT_WINDOW_SECONDS = 2
 
 
-def _remember_if_split(context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
+def _remember_if_split(context: Context, message: Message) -> None:
     # Telegram apps send a paste longer than 4096 characters as several messages, seconds
     # apart. The answer is already cut to MAX_TEXT_LENGTH, so the rest is not an answer to
     # the next question. Kept in memory only: a restart merely forgets the window.
@@ -402,7 +344,7 @@ def _remember_if_split(context: ContextTypes.DEFAULT_TYPE, message: Message) -> 
         context.chat_data["split_until"] = message.date.timestamp() + SPLIT_WINDOW_SECONDS
 
 
-def _is_continuation(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bool:
+def _is_continuation(context: Context, message: Message) -> bool:
     if context.chat_data is None:
         return False
     until = context.chat_data.get("split_until")
@@ -418,137 +360,70 @@ def _is_continuation(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bo
     return False
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Handle typed text: a free-text answer, or a nudge back to the buttons."""
+async def on_text(update: Update, context: Context) -> None:
+    """Handle typed text: a free-text answer, or a nudge back to what is on the screen."""
     chat = update.effective_chat
     message = update.effective_message
     assert chat is not None and message is not None
     if _is_continuation(context, message):
-        log.info("event=split_text_continuation_dropped chat=%s", tag(context, chat.id))
+        log.info("event=split_text_continuation_dropped chat=%s", tag(chat.id))
         return
-    svc = deps(context).service
-    cur = svc.load(chat.id)
-    if cur is None:
-        from bot.staff import staff_welcome
-
-        if not await staff_welcome(update, context):
-            await message.reply_text(t.NO_LINK)
-        return
-    item = cur.item
-    if cur.stage != "active" or item is None or item.scale is not None:
-        # After /avbryt, "anything" resumes (PAUSED says so): it must not become an answer.
-        note = t.WELCOME_BACK if cur.stage == "paused" else (
-            t.USE_BUTTONS if item is not None else None
-        )
-        await show(context, chat.id, cur, note)
-        return
-    cleaned = clean_text(message.text or "")
-    if not cleaned.text:
-        await message.reply_text(t.EMPTY_TEXT)
-        return
-    before = cur
-    cur = svc.answer(chat.id, cur, cleaned.text)
-    _remember_if_split(context, message)
-    await _mark_answered(context, chat.id, before.message_id, before, item, cleaned.text)
-    notes = []
-    if cleaned.masked:
-        notes.append(t.TEXT_MASKED)
-    if cleaned.truncated:
-        notes.append(t.TEXT_CUT.format(limit=engine.MAX_TEXT_LENGTH))
-    await show(context, chat.id, cur, "\n\n".join(notes) or None, tidy_old=False)
+    step = deps(context).service.handle(chat.id, parse_text(message))
+    if any(isinstance(e, f.StoreAnswer) for e in step.effects):
+        _remember_if_split(context, message)
+    await render(update, context, chat.id, step)
 
 
-async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_other_message(update: Update, context: Context) -> None:
     """Handle stickers, photos, voice and anything else that is not text: a kind nudge."""
-    chat = update.effective_chat
-    assert chat is not None
-    svc = deps(context).service
-    cur = svc.load(chat.id)
-    if cur is None:
-        await context.bot.send_message(chat.id, t.NO_LINK)
-        return
-    item = cur.item
-    if cur.stage == "active" and item is not None and item.scale is None:
-        await context.bot.send_message(chat.id, t.ONLY_TEXT)
-        return
-    await show(context, chat.id, cur, t.NOT_UNDERSTOOD_MEDIA)
+    await drive(update, context, f.Other())
 
 
-async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_edited(update: Update, context: Context) -> None:
     """Handle an edited message: edits are not answers; say so once, kindly."""
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, t.EDITED_IGNORED)
+    await drive(update, context, f.Edited())
 
 
-async def on_pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_pause(update: Update, context: Context) -> None:
     """/avbryt: pause; everything is already saved."""
-    chat = update.effective_chat
-    message = update.effective_message
-    assert chat is not None and message is not None
-    svc = deps(context).service
-    cur = svc.load(chat.id)
-    if cur is None:
-        await message.reply_text(t.NOTHING_TO_PAUSE)
-        return
-    if cur.stage == "active":
-        svc.set_stage(chat.id, cur, "paused")
-    await _strip_buttons(context, chat.id, cur.message_id)
-    await message.reply_text(t.PAUSED)
+    await drive(update, context, f.Pause())
 
 
-async def on_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_delete(update: Update, context: Context) -> None:
     """/radera: ask before deleting the unfinished answers."""
-    chat = update.effective_chat
-    message = update.effective_message
-    assert chat is not None and message is not None
-    svc = deps(context).service
-    cur = svc.load(chat.id)
-    if cur is None:
-        await message.reply_text(t.NOTHING_TO_DELETE)
-        return
-    cur = svc.set_stage(chat.id, cur, "confirm_delete")
-    await show(context, chat.id, cur)
+    await drive(update, context, f.AskDelete())
 
 
-async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_unknown_command(update: Update, context: Context) -> None:
+    """Answer an unknown /command: show the survey's step again if there is one, else explain."""
+    await drive(update, context, f.UnknownCommand())
+
+
+async def on_help(update: Update, context: Context) -> None:
     """/hjalp: how the survey works (and, for staff, their commands)."""
-    from bot.staff import role_help
-
     message = update.effective_message
     assert message is not None
     extra = role_help(update, context)
     await message.reply_text(t.HELP + (f"\n\n{extra}" if extra else ""))
 
 
-async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_privacy(update: Update, context: Context) -> None:
     """/integritet: how answers are handled, in plain words."""
     message = update.effective_message
     assert message is not None
     await message.reply_text(t.PRIVACY)
 
 
-async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer an unknown /command: resume the survey if there is one, else explain."""
-    chat = update.effective_chat
-    assert chat is not None
-    cur = deps(context).service.load(chat.id)
-    if cur is None:
-        await context.bot.send_message(chat.id, t.HELP)
-        return
-    await show(context, chat.id, cur, t.USE_BUTTONS if cur.item is not None else None)
-
-
-async def send_reminder(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+async def send_reminder(context: Context, chat_id: int) -> None:
     """Send the one gentle reminder about an unfinished survey."""
     try:
         await context.bot.send_message(chat_id, t.REMINDER)
-        log.info("event=reminder_sent chat=%s", tag(context, chat_id))
+        log.info("event=reminder_sent chat=%s", tag(chat_id))
     except (Forbidden, BadRequest):
-        log.info("event=reminder_undeliverable chat=%s", tag(context, chat_id))
+        log.info("event=reminder_undeliverable chat=%s", tag(chat_id))
 
 
-async def on_non_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_non_private(update: Update, context: Context) -> None:
     """Anything from a group or channel: say the bot is private-only, and leave."""
     chat = update.effective_chat
     if chat is None:
@@ -561,4 +436,3 @@ async def on_non_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             pass  # we may already have been removed
     with contextlib.suppress(Forbidden, BadRequest):
         await context.bot.leave_chat(chat.id)
-

@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
 
+from analysis.periods import measurement_year_of, month_name
 from bot.config import Settings
-from bot.context import BotApplication
-from bot.participant import Deps, answer_query, deps
-from bot.staff import require_role
+from bot.context import BotApplication, Context, Deps, answer_query, deps
+from bot.roles import require_role
 from bot.texts import samordnare as s
 from storage import Store
 
@@ -101,7 +100,7 @@ async def summary_off_loop(d: Deps, month: str, insats: str | None = None) -> Mo
     return await asyncio.to_thread(build_summary, d, month, insats)
 
 
-async def send_summary(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
+async def send_summary(context: Context, chat_id: int,
                        summary: MonthlySummary) -> None:
     """Send a summary as three messages: the text, the chart, the workbook."""
     bot = context.bot
@@ -110,14 +109,14 @@ async def send_summary(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
     await bot.send_document(chat_id, summary.workbook, filename=summary.workbook_filename)
 
 
-async def deliver_due(context: ContextTypes.DEFAULT_TYPE, now: datetime | None = None) -> int:
+async def deliver_due(context: Context, now: datetime | None = None) -> int:
     """Send the newest due month's summary to every subscriber who has not had it.
 
     A subscriber who subscribed after the month was due does not get it. Each delivery is
     recorded only after all three messages went through, so a failure is retried at the
     next run and a success is never repeated. Returns how many summaries were sent.
     """
-    d: Deps = context.application.bot_data["deps"]
+    d: Deps = deps(context)
     store = d.service.store
     now = now or datetime.now(ZoneInfo(d.settings.timezone))
     month = latest_due_month(now, d.settings)
@@ -143,7 +142,7 @@ async def deliver_due(context: ContextTypes.DEFAULT_TYPE, now: datetime | None =
     return sent
 
 
-async def monthly_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def monthly_job(context: Context) -> None:
     """Deliver what is due (the scheduled job, and the catch-up at start)."""
     await deliver_due(context)
 
@@ -161,8 +160,6 @@ def schedule(app: BotApplication, settings: Settings) -> None:
 
 def period_choices(today: date) -> list[tuple[str, str]]:
     """Return (month, label) choices for /rapport: last month, this year so far, last year."""
-    from analysis.periods import measurement_year_of, month_name
-
     last = previous_month(today)
     year = measurement_year_of(last)
     return [
@@ -172,7 +169,7 @@ def period_choices(today: date) -> list[tuple[str, str]]:
     ]
 
 
-async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_report(update: Update, context: Context) -> None:
     """/rapport: choose a period, then an insats, and get the summary now."""
     if not await require_role(update, context, "coordinator"):
         return
@@ -186,7 +183,7 @@ async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_report_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_report_callback(update: Update, context: Context) -> None:
     """Handle /rapport's buttons: R:p:<month> then R:i:<month>:<insats id or 0>."""
     query = update.callback_query
     chat = update.effective_chat

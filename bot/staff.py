@@ -19,17 +19,15 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.config import deep_link, survey_link
-from bot.participant import answer_query, deps
+from bot.context import Context, answer_query, deps
 from bot.qr import qr_png
+from bot.roles import RANK, require_role
 from bot.texts import personal as p
 from storage import StorageError
 
 log = logging.getLogger("enkatbot.personal")
-
-RANK = {"staff": 1, "coordinator": 2, "admin": 3}
 
 PARTICIPANT_COMMANDS = [
     BotCommand("start", "Börja eller fortsätt en enkät"),
@@ -66,41 +64,6 @@ def commands_for(role: str | None) -> list[BotCommand]:
     return cmds
 
 
-def role_of(context: ContextTypes.DEFAULT_TYPE, user_id: int | None) -> str | None:
-    """Return the user's role: admin when listed in ENKATBOT_ADMINS, else the stored role."""
-    if user_id is None:
-        return None
-    d = deps(context)
-    if user_id in d.settings.admins:
-        return "admin"
-    return d.service.store.role_of(user_id)
-
-
-def _has(context: ContextTypes.DEFAULT_TYPE, update: Update, needed: str) -> bool:
-    user = update.effective_user
-    role = role_of(context, user.id if user else None)
-    return RANK.get(role or "", 0) >= RANK[needed]
-
-
-async def require_role(update: Update, context: ContextTypes.DEFAULT_TYPE, needed: str) -> bool:
-    """Return True when the user holds `needed` or a higher role; else refuse politely.
-
-    Checked on every command and every button tap: button data is never proof of a role.
-    """
-    if _has(context, update, needed):
-        return True
-    await _refuse(update, needed)
-    return False
-
-
-async def _refuse(update: Update, needed: str) -> None:
-    text = {"admin": p.NEEDS_ADMIN, "coordinator": p.NEEDS_COORDINATOR}.get(needed, p.NOT_ALLOWED)
-    if update.callback_query:
-        await answer_query(update.callback_query, text, show_alert=True)
-    elif update.effective_message:
-        await update.effective_message.reply_text(text)
-
-
 async def set_commands(bot: Bot, users: list[tuple[int, str]]) -> None:
     """Set the default menu and a per-chat menu for every user with a role."""
     await bot.set_my_commands(PARTICIPANT_COMMANDS, scope=BotCommandScopeDefault())
@@ -113,23 +76,17 @@ async def set_commands(bot: Bot, users: list[tuple[int, str]]) -> None:
             log.info("event=commands_not_set role=%s", role)  # user never opened the bot
 
 
-def role_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
-    """Return the command help for the user's role, or None for participants."""
-    user = update.effective_user
-    role = role_of(context, user.id if user else None)
-    return p.HELP.get(role) if role else None
+INVITE_DEEP_LINK = r"^/start(@\w+)? inv_"
+"""What an invite link's /start looks like; its handler is registered before the plain /start."""
 
 
-async def staff_welcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Greet a staff member who writes without a survey; return False for anyone else."""
-    text = role_help(update, context)
-    if text is None or update.effective_message is None:
-        return False
-    await update.effective_message.reply_text(text)
-    return True
+async def on_invite_link(update: Update, context: Context) -> None:
+    """/start inv_…: redeem the invite the link carries."""
+    token = context.args[0] if context.args else ""
+    await redeem_invite(update, context, token)
 
 
-async def redeem_invite(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:
+async def redeem_invite(update: Update, context: Context, token: str) -> None:
     """Use an invite link: give the user its role and their command menu."""
     user = update.effective_user
     message = update.effective_message
@@ -153,7 +110,7 @@ async def redeem_invite(update: Update, context: ContextTypes.DEFAULT_TYPE, toke
     )
 
 
-async def on_insatser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_insatser(update: Update, context: Context) -> None:
     """/insatser: list the insatser."""
     if not await require_role(update, context, "staff"):
         return
@@ -166,7 +123,7 @@ async def on_insatser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await update.effective_message.reply_text("\n".join(lines))
 
 
-async def on_new_insats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_new_insats(update: Update, context: Context) -> None:
     """/ny_insats NAMN: create an insats (admins)."""
     if not await require_role(update, context, "admin"):
         return
@@ -185,7 +142,7 @@ async def on_new_insats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await message.reply_text(p.NEW_INSATS_DONE.format(name=insats.name))
 
 
-async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_link(update: Update, context: Context) -> None:
     """/lank: choose an insats with buttons, then the questionnaire."""
     if not await require_role(update, context, "staff"):
         return
@@ -203,7 +160,7 @@ def _enkat_label(enkat: str) -> str:
     return dict(p.ENKAT_CHOICES).get(enkat, enkat)
 
 
-async def on_staff_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_staff_callback(update: Update, context: Context) -> None:
     """Handle staff buttons: L:… for links, B:… for invites."""
     query = update.callback_query
     chat = update.effective_chat
@@ -249,7 +206,7 @@ async def on_staff_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await context.bot.send_message(chat.id, p.STALE)
 
 
-async def _send_link(update: Update, context: ContextTypes.DEFAULT_TYPE, insats: str,
+async def _send_link(update: Update, context: Context, insats: str,
                      enkat: str) -> None:
     d = deps(context)
     chat = update.effective_chat
@@ -275,7 +232,7 @@ async def _send_link(update: Update, context: ContextTypes.DEFAULT_TYPE, insats:
     log.info("event=link_created enkat=%s", enkat)
 
 
-async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_invite(update: Update, context: Context) -> None:
     """/bjudin: choose the role an invite link grants (admins)."""
     if not await require_role(update, context, "admin"):
         return
@@ -289,7 +246,7 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_subscribe(update: Update, context: Context) -> None:
     """/prenumerera: receive the monthly summary (coordinators)."""
     if not await require_role(update, context, "coordinator"):
         return
@@ -301,7 +258,7 @@ async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await update.effective_message.reply_text(p.SUBSCRIBED)
 
 
-async def on_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_unsubscribe(update: Update, context: Context) -> None:
     """/avprenumerera: stop the monthly summary."""
     if not await require_role(update, context, "coordinator"):
         return

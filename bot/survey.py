@@ -1,20 +1,27 @@
-"""The survey as a participant's front end uses it: engine rules plus storage, one call a step.
+"""The survey as a participant's front end uses it: the journey's machine plus storage.
 
-Both front ends (Telegram and the terminal) call this and only render what comes back, so a
-step means the same everywhere: the answer is validated by the engine and committed to the
-database before the call returns.
+A front end turns what a person did into a `questionnaires.flow` event and calls `handle` (or
+`open_with_link`): the machine decides, this applies the storage effects and saves the new
+state, committed before the call returns, and hands back the effects to render in order.
+After rendering a step the front end reports it with `mark_shown`. No front end decides a
+transition itself.
+
+The older step-per-call methods (`begin`, `answer`, `back`, …) remain for the web pages until
+they drive the machine too.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from questionnaires import engine
+from questionnaires import engine, flow
 from questionnaires.engine import SurveyState
+from questionnaires.flow import Effect, Event, FlowState
 from questionnaires.model import Item, Questionnaire, QuestionnaireError, get
-from storage import Channel, ChatRef, Session, Store
+from storage import Channel, ChatRef, LinkCheck, Session, Store
 
 Stage = Literal["greeting", "active", "paused", "confirm_delete"]
 
@@ -50,6 +57,49 @@ class Opened:
 
     kind: OpenKind
     current: Current | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the journey as stored: the state before and after, and what to render."""
+
+    before: FlowState | None
+    after: FlowState | None
+    effects: tuple[Effect, ...]
+
+
+def flow_extras(state: FlowState) -> str:
+    """Return what `storage` keeps of a state beyond answers, position and stage (JSON)."""
+    shown = state.shown
+    data: dict[str, Any] = {
+        "resume_to": state.resume_to.value if state.resume_to else None,
+        "shown": None if shown is None else [shown.stage.value, shown.item, shown.at,
+                                              shown.message_id],
+        "last_text_item": state.last_text_item,
+    }
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _restore(session: Session) -> FlowState:
+    q = get(session.enkat)
+    extras: dict[str, Any] = {}
+    if session.flow:
+        try:
+            extras = json.loads(session.flow)
+        except ValueError:
+            extras = {}  # a damaged note only forgets what is on the screen: shown again
+    shown = None
+    raw = extras.get("shown")
+    if isinstance(raw, list) and len(raw) == 4:
+        try:
+            shown = flow.Shown(flow.Stage(raw[0]), raw[1], raw[2], raw[3])
+        except ValueError:
+            shown = None
+    return flow.restore(
+        q, dict(session.answers), session.current_item, session.stage,
+        resume_to=extras.get("resume_to"), shown=shown,
+        last_text_item=extras.get("last_text_item"),
+    )
 
 
 class SurveyService:
@@ -99,6 +149,82 @@ class SurveyService:
             chat_id, check, q.version, today=today, channel=channel
         )
         return Opened(kind="started", current=self._current(session))
+
+    # -- the journey's machine -------------------------------------------------------------
+
+    def load_flow(self, chat_id: ChatRef) -> FlowState | None:
+        """Return the chat's unfinished survey as the machine's state, or None."""
+        session = self.store.get_session(chat_id)
+        if session is None:
+            return None
+        try:
+            return _restore(session)
+        except QuestionnaireError:
+            return None
+
+    def handle(self, chat_id: ChatRef, event: Event, *, link: LinkCheck | None = None,
+               channel: Channel = "telegram", today: date | None = None) -> Step:
+        """Step the chat's journey with `event`; apply and commit what it stores; return it.
+
+        `link` is the checked link of an `OpenLink` event (the session claims one of its
+        uses). Raises StorageError when a write fails: nothing is then shown as accepted.
+        """
+        before = self.load_flow(chat_id)
+        after, effects = flow.step(before, event)
+        for effect in effects:
+            if isinstance(effect, flow.StartSession):
+                if link is None:
+                    raise ValueError("OpenLink needs the checked link")
+                self.store.start_session(chat_id, link, effect.q.version, today=today,
+                                         channel=channel, stage=flow.Stage.GREETING.value)
+            elif isinstance(effect, flow.EndSession):
+                if effect.reason is flow.EndReason.SUBMITTED:
+                    self.store.finish_session(chat_id, today=today)
+                else:
+                    self.store.discard_session(chat_id)
+        if after is not None and after.stage is not flow.Stage.ENDED and after != before:
+            self._save_flow(chat_id, after, today)
+        return Step(before, after, effects)
+
+    def open_with_link(self, chat_id: ChatRef, token: str, *, channel: Channel = "telegram",
+                       today: date | None = None) -> Step:
+        """Handle a person opening a survey link: start, resume, or say what is wrong."""
+        existing = self.store.get_session(chat_id)
+        check = self.store.check_link(token)
+        problem: flow.LinkProblem | None = check.problem
+        if existing is None and check.problem == "used" and check.held_by not in (None,
+                                                                                   channel):
+            problem = "elsewhere"
+        try:
+            q = get(check.enkat) if check.enkat else None
+        except QuestionnaireError:
+            q, problem = None, problem or "unknown"
+        same = existing is not None and check.token_hash is not None and (
+            check.token_hash == existing.link_hash)
+        event = flow.OpenLink(problem=problem, q=q, same_link=same)
+        return self.handle(chat_id, event, link=check, channel=channel, today=today)
+
+    def mark_shown(self, chat_id: ChatRef, state: FlowState, *, at: int | None,
+                   message_id: int | None = None) -> FlowState:
+        """Record that the front end has shown `state`'s step (when, as which message).
+
+        Saved only after the message exists: a crash before this leaves the step unshown,
+        so typed text is not taken for it and nothing is edited onto an older message.
+        """
+        after, _ = flow.step(state, flow.WasShown(at=at, message_id=message_id))
+        if after is None or after.stage is flow.Stage.ENDED:
+            return state
+        self.store.update_session(chat_id, flow=flow_extras(after),
+                                  message_id=message_id)
+        return after
+
+    def _save_flow(self, chat_id: ChatRef, state: FlowState, today: date | None) -> None:
+        self.store.save_progress(
+            chat_id, state.survey.answers, state.survey.current, stage=state.stage.value,
+            flow=flow_extras(state), today=today, remind=self.remind,
+        )
+
+    # -- one call a step (the web pages) ----------------------------------------------------
 
     def _save(self, chat_id: ChatRef, cur: Current, state: SurveyState, stage: str) -> Current:
         self.store.save_progress(

@@ -1,8 +1,9 @@
-"""`enkatbot chat`: answer a questionnaire in the terminal, through the same engine and storage.
+"""`enkatbot chat`: answer a questionnaire in the terminal, through the same journey and storage.
 
-A second front end to `bot.survey`, for trying the bot without Telegram: buttons become
-numbered choices. Every answer is committed before the next question is printed, so a killed
-process resumes where it was.
+A front end to `questionnaires.flow` for trying the bot without Telegram: buttons become
+numbered choices and letters. Like the bot it only parses a line into an event, lets
+`SurveyService` step and store it, and prints the effects; every answer is committed before
+the next question is printed, so a killed process resumes where it was.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.survey import Current, SurveyService
+from bot.survey import Step, SurveyService
 from bot.texts import deltagare as t
+from bot.texts import terminal as tt
 from questionnaires import engine
-from questionnaires.textclean import clean_text
+from questionnaires import flow as f
+from questionnaires.flow import FlowState, Stage
 from storage import Store
 
 TERMINAL_CHAT_ID = -1
@@ -22,8 +25,8 @@ TERMINAL_CHAT_ID = -1
 PROVINSATS = "Provkörning i terminalen"
 
 
-def _ask(prompt: str, read: Callable[[], str], out: TextIO) -> str | None:
-    out.write(prompt)
+def _ask(read: Callable[[], str], out: TextIO) -> str | None:
+    out.write("> ")
     out.flush()
     try:
         return read().strip()
@@ -31,34 +34,114 @@ def _ask(prompt: str, read: Callable[[], str], out: TextIO) -> str | None:
         return None
 
 
-def _show_question(cur: Current, out: TextIO) -> list[str]:
-    item = cur.item
-    assert item is not None
-    prog = cur.progress
-    out.write("\n")
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def parse(state: FlowState, line: str) -> f.Event | str:
+    """Return the event a typed line stands for in the step on the screen, or a nudge to print.
+
+    Only the keys the screen offers are events; the machine decides what they do.
+    """
+    key = line.lower()
+    if key == tt.KEY_PAUSE:
+        return f.Pause()
+    if state.stage is Stage.GREETING:
+        return f.Begin()
+    if state.stage is Stage.OVERVIEW:
+        if key == tt.KEY_SUBMIT:
+            return f.Submit()
+        if key in tt.KEY_CHANGE:
+            return f.AskChange()
+        if key == tt.KEY_BACK:
+            return f.Back(None)
+        return f.UnknownCommand()
+    if state.stage is Stage.CHOOSING:
+        lines = engine.overview(state.q, state.survey)
+        if line.isdigit() and 1 <= int(line) <= len(lines):
+            return f.ChangeAnswer(lines[int(line) - 1].item.id)
+        return f.CancelChange()
+    if state.stage is Stage.CONFIRM_DELETE:
+        return f.Confirm(key == "j") if key in ("j", "n") else f.UnknownCommand()
+    item_id = state.survey.current
+    if state.stage is not Stage.QUESTION or item_id is None:
+        return f.Restart()
+    if key == tt.KEY_SKIP:
+        return f.Skip(item_id)
+    if key == tt.KEY_BACK:
+        return f.Back(item_id)
+    scale = state.q.item(item_id).scale
+    if scale is None:
+        return f.Text(line)
+    if line.isdigit() and 1 <= int(line) <= len(scale.options):
+        return f.Tap(item_id, scale.options[int(line) - 1].value)
+    return tt.choose_a_number(len(scale.options))
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def _question(state: FlowState, item_id: str) -> str:
+    item = state.q.item(item_id)
+    prog = engine.progress(state.q, state.survey)
+    lines = [""]
     if prog is not None:
-        out.write(t.question_header(prog.position, prog.total) + "\n")
-    out.write(item.text + "\n")
-    values: list[str] = []
+        lines.append(t.question_header(prog.position, prog.total))
+    lines.append(item.text)
     if item.scale is not None:
-        for i, opt in enumerate(item.scale.options, 1):
-            out.write(f"  {i}. {opt.label}\n")
-            values.append(opt.value)
+        lines += [f"  {i}. {opt.label}" for i, opt in enumerate(item.scale.options, 1)]
     else:
-        out.write(t.FREE_TEXT_HINT + "\n")
-    out.write(f"  h. {t.BUTTON_SKIP}   f. {t.BUTTON_BACK}   q. Pausa\n")
-    return values
+        lines.append(tt.FREE_TEXT_HINT)
+    first = f.is_first_question(state, item_id)
+    lines.append(tt.FIRST_QUESTION_KEYS if first else tt.QUESTION_KEYS)
+    return "\n".join(lines)
 
 
-def _show_overview(cur: Current, out: TextIO) -> list[str]:
-    out.write("\n" + t.OVERVIEW_TITLE + "\n")
-    ids: list[str] = []
-    for i, line in enumerate(engine.overview(cur.q, cur.state), 1):
-        out.write(f"  {i}. {line.item.text}\n     → {t.overview_answer(line)}\n")
-        ids.append(line.item.id)
-    out.write("\n" + t.OVERVIEW_FOOTER + "\n")
-    out.write(f"  s. {t.BUTTON_SUBMIT}   ä. {t.BUTTON_CHANGE}   f. {t.BUTTON_BACK}   q. Pausa\n")
-    return ids
+def _overview(state: FlowState) -> str:
+    lines = ["", t.OVERVIEW_TITLE]
+    for i, line in enumerate(engine.overview(state.q, state.survey), 1):
+        lines.append(f"  {i}. {line.item.text}\n     → {t.overview_answer(line)}")
+    lines += ["", t.OVERVIEW_FOOTER, tt.OVERVIEW_KEYS]
+    return "\n".join(lines)
+
+
+def step_text(state: FlowState, show: f.ShowEffect) -> str:
+    """Return what the terminal prints for the step `show` asks for."""
+    if isinstance(show, f.ShowGreeting):
+        total = len(engine.asked_items(state.q, state.survey.answers))
+        return "\n" + tt.greeting(state.q, total)
+    if isinstance(show, f.ShowQuestion):
+        return _question(state, show.item)
+    if isinstance(show, f.ShowOverview):
+        return _overview(state)
+    if isinstance(show, f.ShowChangeList):
+        return tt.CHOOSE_CHANGE
+    return f"{t.CONFIRM_DELETE}\n{tt.CONFIRM_DELETE_KEYS}"
+
+
+def render(service: SurveyService, step: Step, out: TextIO) -> FlowState | None:
+    """Print a step's effects in order; return the state with its step recorded as shown."""
+    state = step.after
+    for effect in step.effects:
+        note = effect.note if isinstance(effect, f.Say | f.Retire) else None
+        if note is not None:
+            out.write(tt.note_text(note) + "\n")
+        elif isinstance(effect, f.ShowEffect) and state is not None:
+            out.write(step_text(state, effect) + "\n")
+            state = service.mark_shown(TERMINAL_CHAT_ID, state, at=None)
+    return state
+
+
+def _open(store: Store, service: SurveyService, enkat: str, insats: str | None) -> Step:
+    if insats is None:
+        existing = store.list_insatser()
+        if len(existing) == 1:
+            insats = existing[0].name
+        else:
+            insats = PROVINSATS
+            if store.get_insats(PROVINSATS) is None:
+                store.add_insats(PROVINSATS)
+    token = store.create_links(insats, enkat, count=1, valid_days=1)[0]
+    return service.open_with_link(TERMINAL_CHAT_ID, token)
 
 
 def run_chat(
@@ -69,78 +152,19 @@ def run_chat(
     read: Callable[[], str] = input,
     out: TextIO,
 ) -> int:
-    """Run the questionnaire in the terminal; return the process exit code."""
+    """Run the questionnaire in the terminal until it is sent in or paused; return 0."""
     service = SurveyService(store, remind=False)
-    chat_id = TERMINAL_CHAT_ID
-    cur = service.load(chat_id)
-    if cur is not None:
-        out.write(t.WELCOME_BACK + "\n")
-        if cur.q.id != enkat:
-            out.write(f"(Du har en påbörjad enkät {cur.q.name!r}; den fortsätter först.)\n")
-    else:
-        if insats is None:
-            existing = store.list_insatser()
-            if len(existing) == 1:
-                insats = existing[0].name
-            else:
-                insats = PROVINSATS
-                if store.get_insats(PROVINSATS) is None:
-                    store.add_insats(PROVINSATS)
-        token = store.create_links(insats, enkat, count=1, valid_days=1)[0]
-        opened = service.open_link(chat_id, token)
-        assert opened.current is not None
-        cur = opened.current
-    if cur.stage == "greeting":
-        total = len(engine.asked_items(cur.q, cur.state.answers))
-        out.write("\n" + t.greeting(cur.q, total).replace("Tryck på", "Tryck Enter för att") + "\n")
-        if _ask("> ", read, out) is None:
-            out.write(t.PAUSED_TERMINAL + "\n")
-            return 0
-        cur = service.begin(chat_id, cur)
-
-    while True:
-        item = cur.item
-        if item is None:
-            ids = _show_overview(cur, out)
-            choice = _ask("> ", read, out)
-            if choice is None or choice.lower() == "q":
-                out.write(t.PAUSED_TERMINAL + "\n")
-                return 0
-            if choice.lower() == "s":
-                service.submit(chat_id)
-                out.write("\n" + t.THANKS + "\n")
-                return 0
-            if choice.lower() == "f":
-                cur = service.back(chat_id, cur)
-            elif choice.lower() in ("ä", "a"):
-                pick = _ask(t.CHOOSE_CHANGE + " (nummer) > ", read, out)
-                if pick and pick.isdigit() and 1 <= int(pick) <= len(ids):
-                    cur = service.goto(chat_id, cur, ids[int(pick) - 1])
+    unfinished = service.load_flow(TERMINAL_CHAT_ID)
+    if unfinished is not None and unfinished.q.id != enkat:
+        out.write(tt.other_survey_first(unfinished.q.name) + "\n")
+    step = (service.handle(TERMINAL_CHAT_ID, f.Restart()) if unfinished is not None
+            else _open(store, service, enkat, insats))
+    state = render(service, step, out)
+    while state is not None and state.stage not in (Stage.ENDED, Stage.PAUSED):
+        line = _ask(read, out)
+        event = f.Pause() if line is None else parse(state, line)
+        if isinstance(event, str):
+            out.write(event + "\n")
             continue
-        values = _show_question(cur, out)
-        choice = _ask("> ", read, out)
-        if choice is None or choice.lower() == "q":
-            out.write(t.PAUSED_TERMINAL + "\n")
-            return 0
-        if choice.lower() == "h":
-            cur = service.answer(chat_id, cur, None)
-        elif choice.lower() == "f":
-            before = cur.state.current
-            cur = service.back(chat_id, cur)
-            if cur.state.current == before:
-                out.write(t.FIRST_QUESTION + "\n")
-        elif values:
-            if choice.isdigit() and 1 <= int(choice) <= len(values):
-                cur = service.answer(chat_id, cur, values[int(choice) - 1])
-            else:
-                out.write(f"Skriv en siffra 1–{len(values)}, h, f eller q.\n")
-        else:
-            cleaned = clean_text(choice)
-            if not cleaned.text:
-                out.write(t.EMPTY_TEXT + "\n")
-                continue
-            cur = service.answer(chat_id, cur, cleaned.text)
-            if cleaned.masked:
-                out.write(t.TEXT_MASKED + "\n")
-            if cleaned.truncated:
-                out.write(t.TEXT_CUT.format(limit=engine.MAX_TEXT_LENGTH) + "\n")
+        state = render(service, service.handle(TERMINAL_CHAT_ID, event), out)
+    return 0

@@ -27,7 +27,9 @@ from questionnaires.engine import Answer, InvalidAnswer, SurveyState
 from questionnaires.model import Questionnaire
 from questionnaires.textclean import clean_text
 
-LinkProblem = Literal["unknown", "used", "expired", "withdrawn"]
+LinkProblem = Literal["unknown", "used", "expired", "withdrawn", "elsewhere"]
+"""What is wrong with an opened link; "elsewhere": its survey is under way in another front
+end (Telegram or the web), which owns it until it is submitted."""
 
 
 class Stage(StrEnum):
@@ -63,6 +65,7 @@ class Note(StrEnum):
     LINK_USED = "link_used"
     LINK_EXPIRED = "link_expired"
     LINK_WITHDRAWN = "link_withdrawn"
+    LINK_ELSEWHERE = "link_elsewhere"
     NO_SURVEY = "no_survey"
     """Somebody without an unfinished survey wrote something: they need a link."""
     NO_SURVEY_HELP = "no_survey_help"
@@ -94,6 +97,7 @@ LINK_NOTES: dict[LinkProblem, Note] = {
     "used": Note.LINK_USED,
     "expired": Note.LINK_EXPIRED,
     "withdrawn": Note.LINK_WITHDRAWN,
+    "elsewhere": Note.LINK_ELSEWHERE,
 }
 
 

@@ -83,6 +83,8 @@ class Session:
     answers: Mapping[str, str | None]
     link_hash: str | None = None
     channel: str = "telegram"
+    flow: str | None = None
+    """The journey's state beyond the stage, as the front ends' service wrote it (JSON)."""
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,12 @@ MIGRATIONS: tuple[str, ...] = (
         );
     END;
     """,
+    # 6: where the participant's journey stands beyond the stage (questionnaires.flow): the
+    # stage to return to after /avbryt or /radera, which step is on the screen since when, and
+    # which question's typed answer was stored last. Deleted with the session, like the rest.
+    """
+    ALTER TABLE session ADD COLUMN flow TEXT;
+    """,
 )
 
 

@@ -118,6 +118,7 @@ class SessionsPart(StoreBase):
             answers=answers,
             link_hash=row["link_hash"],
             channel=row["channel"],
+            flow=row["flow"],
         )
 
     def save_progress(
@@ -128,6 +129,7 @@ class SessionsPart(StoreBase):
         *,
         stage: str | None = None,
         message_id: int | None = None,
+        flow: str | None = None,
         today: date | None = None,
         remind: bool = True,
     ) -> None:
@@ -168,6 +170,8 @@ class SessionsPart(StoreBase):
                 updates["stage"] = stage
             if message_id is not None:
                 updates["message_id"] = message_id
+            if flow is not None:
+                updates["flow"] = flow
             self._update_session(key, updates)
             if not remind:
                 return
@@ -178,14 +182,17 @@ class SessionsPart(StoreBase):
             )
 
     def update_session(
-        self, chat_id: ChatRef, *, stage: str | None = None, message_id: int | None = None
+        self, chat_id: ChatRef, *, stage: str | None = None, message_id: int | None = None,
+        flow: str | None = None,
     ) -> None:
-        """Change the session's stage or the id of the message showing its question."""
+        """Change the session's stage, the id of the message showing its question, or `flow`."""
         updates: dict[str, object] = {}
         if stage is not None:
             updates["stage"] = stage
         if message_id is not None:
             updates["message_id"] = message_id
+        if flow is not None:
+            updates["flow"] = flow
         if updates:
             self._update_session(self.chat_key(chat_id), updates)
 

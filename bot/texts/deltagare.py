@@ -5,7 +5,8 @@ The question texts themselves come from the questionnaire files and are never re
 
 from __future__ import annotations
 
-from questionnaires.engine import OverviewLine
+from questionnaires.engine import MAX_TEXT_LENGTH, OverviewLine
+from questionnaires.flow import Note
 from questionnaires.model import Questionnaire
 
 BUTTON_START = "Börja"
@@ -120,9 +121,6 @@ PAUSED = (
     "Pausat. Dina svar är sparade.\n\n"
     "Skriv /start eller något annat när du vill fortsätta."
 )
-PAUSED_TERMINAL = (
-    "Pausat. Dina svar är sparade. Kör samma kommando igen när du vill fortsätta."
-)
 NOTHING_TO_PAUSE = "Du har ingen pågående enkät just nu."
 CONFIRM_DELETE = (
     "Vill du radera dina svar i den här enkäten? Det går inte att ångra. "
@@ -185,3 +183,47 @@ BUTTON_WITHOUT_MESSAGE = (
     "Den här knappen går inte att använda längre. Skriv /start så ser du var du är."
 )
 ERROR = "Något gick fel hos oss. Dina svar är sparade. Försök igen om en stund."
+WRITTEN_BEFORE_QUESTION = (
+    "Ditt meddelande skrevs innan den här frågan visades, så jag sparade det inte som svar. "
+    "Här är frågan du är på nu. Skriv ditt svar igen om du vill:"
+)
+REPEATED_TEXT = (
+    "Det där skrev du nyss som svar på förra frågan, så jag sparade det inte här. "
+    "Här är frågan du är på nu. Menar du samma svar, skriv det en gång till:"
+)
+
+NOTES: dict[Note, str] = {
+    Note.WELCOME_BACK: WELCOME_BACK,
+    Note.ALREADY_STARTED_OTHER: ALREADY_STARTED_OTHER,
+    Note.LINK_UNKNOWN: LINK_UNKNOWN,
+    Note.LINK_USED: LINK_USED,
+    Note.LINK_EXPIRED: LINK_EXPIRED,
+    Note.LINK_WITHDRAWN: LINK_WITHDRAWN,
+    Note.LINK_ELSEWHERE: LINK_ELSEWHERE,
+    Note.NO_SURVEY: NO_LINK,
+    Note.NO_SURVEY_HELP: HELP,
+    Note.USE_BUTTONS: USE_BUTTONS,
+    Note.STALE_BUTTON: STALE_BUTTON,
+    Note.BUTTON_OF_ENDED_SURVEY: BUTTON_OF_ENDED_SURVEY,
+    Note.FIRST_QUESTION: FIRST_QUESTION,
+    Note.EMPTY_TEXT: EMPTY_TEXT,
+    Note.TEXT_MASKED: TEXT_MASKED,
+    Note.TEXT_CUT: TEXT_CUT.format(limit=MAX_TEXT_LENGTH),
+    Note.ONLY_TEXT: ONLY_TEXT,
+    Note.NOT_UNDERSTOOD_MEDIA: NOT_UNDERSTOOD_MEDIA,
+    Note.EDITED_IGNORED: EDITED_IGNORED,
+    Note.WRITTEN_BEFORE_QUESTION: WRITTEN_BEFORE_QUESTION,
+    Note.REPEATED_TEXT: REPEATED_TEXT,
+    Note.PAUSED: PAUSED,
+    Note.NOTHING_TO_PAUSE: NOTHING_TO_PAUSE,
+    Note.NOTHING_TO_DELETE: NOTHING_TO_DELETE,
+    Note.NOT_DELETED: NOT_DELETED,
+    Note.DELETED: DELETED,
+    Note.THANKS: THANKS,
+}
+"""The participant's sentence for every note the journey's machine can give."""
+
+
+def note_text(note: Note) -> str:
+    """Return the sentence a participant reads for `note`."""
+    return NOTES[note]
