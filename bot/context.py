@@ -57,7 +57,7 @@ Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
 BotContext = Context
 
 CONTEXT_TYPES: ContextTypes[Context, dict[Any, Any], dict[Any, Any], BotData] = ContextTypes(
-    context=Context, bot_data=BotData
+    context=CallbackContext, bot_data=BotData
 )
 """Given to the ApplicationBuilder, so `context.bot_data` is a `BotData`."""
 

@@ -146,10 +146,28 @@ def test_quick_taps_and_texts_from_one_chat_are_processed_in_order(bot: BotUnder
 
     zara.tap("Ofta", third)
     walk(zara, ["Ofta", "Ofta", "Ofta", "Ofta", "Ofta", "Nej"], first=4)
-    question(zara, 10, 12)
-    # Three messages typed in a row answer the three free-text questions in that order.
+    tenth = question(zara, 10, 12)
+    # Three messages typed in a row, before the bot could show the next question: the first
+    # answers 10; the other two were written before 11 was shown, so they answer nothing.
+    bot.stop()
     for text in ("Första svaret", "Andra svaret", "Tredje svaret"):
         zara.send(text)
+    bot.api.advance_clock(3)
+    bot.start()
+    wait_answered(zara, tenth, "Första svaret")
+    zara.wait_for_text(t.WRITTEN_BEFORE_QUESTION)
+    eleventh = question(zara, 11, 12)
+    zara.wait_for_text(t.WRITTEN_BEFORE_QUESTION)
+    eleventh = question(zara, 11, 12)
+    zara.expect_silence(0.5)
+    answers = bot.session_answers(zara.user_id)
+    assert answers is not None and answers["avslut-fritext-1"] == "Första svaret"
+    assert "avslut-fritext-2" not in answers and "avslut-fritext-3" not in answers
+    # Typed after the question is on the screen, they are answers, in their order.
+    zara.send("Andra svaret")
+    wait_answered(zara, eleventh, "Andra svaret")
+    question(zara, 12, 12)
+    zara.send("Tredje svaret")
     shown = zara.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
     answers = bot.session_answers(zara.user_id)
     assert answers is not None
@@ -162,3 +180,58 @@ def test_quick_taps_and_texts_from_one_chat_are_processed_in_order(bot: BotUnder
     zara.wait_for_text(t.THANKS)
     zara.wait_for_text(t.BUTTON_OF_ENDED_SURVEY)
     assert len(bot.responses()) == 1 and bot.session_answers(zara.user_id) is None
+
+
+def test_text_sent_while_the_bot_was_down_answers_only_the_question_it_was_written_for(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    vera = bot.phone(730_004_007, "Vera")
+    open_survey(vera, bot.link())
+    walk(vera, ["Man", *["Ibland"] * 7, "Nej"])
+    free = question(vera, 10, 12)
+    bot.stop()
+    # The answer to 10, then a worried question typed while nothing happened.
+    vera.send("Att få jobba i min egen takt")
+    vera.send("Hallå? Fungerar det här?")
+    bot.api.advance_clock(5)  # the bot is back a few seconds later
+    bot.start()
+    wait_answered(vera, free, "Att få jobba i min egen takt")
+    vera.wait_for_text(t.WRITTEN_BEFORE_QUESTION)
+    eleventh = question(vera, 11, 12)
+    answers = bot.session_answers(vera.user_id)
+    assert answers is not None and answers["avslut-fritext-1"] == "Att få jobba i min egen takt"
+    assert "avslut-fritext-2" not in answers
+
+    # No reply seen, the person sends the same text again: not the answer to 11 either.
+    vera.send("Att få jobba i min egen takt")
+    vera.wait_for_text(t.REPEATED_TEXT)
+    eleventh = question(vera, 11, 12)
+    answers = bot.session_answers(vera.user_id)
+    assert answers is not None and "avslut-fritext-2" not in answers
+
+    # A reply to an older question's message is not an answer to the current one.
+    vera.send("Det var bra", reply_to=free.message_id)
+    vera.wait_for_text(t.WRITTEN_BEFORE_QUESTION)
+    eleventh = question(vera, 11, 12)
+    # A reply to the question on the screen is.
+    vera.send("Min coach lyssnade", reply_to=eleventh.message_id)
+    wait_answered(vera, eleventh, "Min coach lyssnade")
+    question(vera, 12, 12)
+    answers = bot.session_answers(vera.user_id)
+    assert answers is not None and answers["avslut-fritext-2"] == "Min coach lyssnade"
+
+
+def test_thanks_comes_before_the_overview_loses_its_buttons(bot: BotUnderTest) -> None:
+    bot.start()
+    sam = bot.phone(730_004_008, "Sam")
+    open_survey(sam, bot.link())
+    walk(sam, AVSLUT)
+    shown = sam.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
+    sam.tap(t.BUTTON_SUBMIT, shown)
+    sam.wait_for_text(t.THANKS)
+    sam.wait_for(lambda m: m.message_id == shown.message_id and not m.buttons)
+    (thanks,) = [c for c in bot.api.calls_of("sendMessage") if c.params.get("text") == t.THANKS]
+    (strip,) = [c for c in bot.api.calls_of("editMessageReplyMarkup")
+                if c.params.get("message_id") == shown.message_id]
+    assert thanks.time < strip.time

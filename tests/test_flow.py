@@ -13,10 +13,14 @@ from hypothesis import event as reached
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.texts import deltagare
+from bot.texts import terminal as terminal_texts
 from questionnaires import engine
 from questionnaires import flow as f
 from questionnaires.flow import Note, Stage
 from questionnaires.model import get
+
+pytestmark = pytest.mark.pure
 
 Q = get("deltagare-avslut")
 SHOWN_AT = 1_000
@@ -681,3 +685,9 @@ def test_random_journeys_keep_the_invariants(script: list[tuple[int, f.Event]]) 
             clock, shown_msg = clock + 2, shown_msg + 1
             state, more = f.step(state, f.WasShown(at=clock, message_id=shown_msg))
             assert more == ()
+
+
+def test_every_note_has_a_sentence_in_telegram_and_in_the_terminal() -> None:
+    assert set(deltagare.NOTES) == set(Note) and set(terminal_texts.NOTES) == set(Note)
+    assert all(text.strip() and "{" not in text for text in deltagare.NOTES.values())
+    assert all(text.strip() and "{" not in text for text in terminal_texts.NOTES.values())

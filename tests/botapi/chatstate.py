@@ -273,6 +273,12 @@ class ChatState:
     def _now(self) -> int:
         return int(self._clock() + self._clock_offset)
 
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock that dates messages `seconds` ahead: time passes without a wait."""
+        with self._cond:
+            earlier = self._clock
+            self._clock = lambda: earlier() + seconds
+
     def _add_event(
         self, chat: _Chat, kind: str, actor: str, text: str, message: BotMessage | None = None
     ) -> int:
