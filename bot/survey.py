@@ -23,8 +23,6 @@ from questionnaires.flow import Effect, Event, FlowState
 from questionnaires.model import Item, Questionnaire, QuestionnaireError, get
 from storage import Channel, ChatRef, LinkCheck, Session, Store
 
-Stage = Literal["greeting", "active", "paused", "confirm_delete"]
-
 
 @dataclass(frozen=True)
 class Current:
@@ -251,15 +249,6 @@ class SurveyService:
         """Ask `item_id` again to change its answer. Raises engine.InvalidAnswer if not asked."""
         return self._save(chat_id, cur, engine.goto(cur.q, cur.state, item_id), "active")
 
-    def set_stage(self, chat_id: ChatRef, cur: Current, stage: Stage) -> Current:
-        """Move to another stage (e.g. confirming /radera) without touching the answers."""
-        self.store.update_session(chat_id, stage=stage)
-        return replace(cur, stage=stage)
-
-    def remember_message(self, chat_id: ChatRef, message_id: int) -> None:
-        """Record which message shows the current question, so it can be edited later."""
-        self.store.update_session(chat_id, message_id=message_id)
-
     def submit(self, chat_id: ChatRef, today: date | None = None) -> bool:
         """Submit the survey; return False when there was nothing unfinished to submit."""
         return self.store.finish_session(chat_id, today=today)
@@ -267,4 +256,3 @@ class SurveyService:
     def discard(self, chat_id: ChatRef) -> bool:
         """Delete the unfinished answers; return False when there were none."""
         return self.store.discard_session(chat_id)
-

@@ -691,3 +691,17 @@ def test_every_note_has_a_sentence_in_telegram_and_in_the_terminal() -> None:
     assert set(deltagare.NOTES) == set(Note) and set(terminal_texts.NOTES) == set(Note)
     assert all(text.strip() and "{" not in text for text in deltagare.NOTES.values())
     assert all(text.strip() and "{" not in text for text in terminal_texts.NOTES.values())
+
+
+def test_after_a_crash_between_sending_and_recording_no_answer_lands_on_an_older_message() -> None:
+    # 10 was answered on message 50 and 11 sent, but the process died before recording it:
+    # the state still says message 50 (question 10) is on the screen.
+    free = states()["free_text"]
+    assert free is not None
+    answered, _ = f.step(free, f.Text("Svar tio", written_at=SHOWN_AT))
+    assert answered is not None
+    crashed = replace(answered, shown=free.shown)
+    after, effects = f.step(crashed, f.Text("Svar elva", written_at=SHOWN_AT + 60))
+    assert not [e for e in effects if isinstance(e, f.MarkAnswered | f.StoreAnswer)]
+    assert effects == (f.Say(Note.WRITTEN_BEFORE_QUESTION), f.ShowQuestion("avslut-fritext-2"))
+    assert after is not None and after.shown is None
