@@ -123,7 +123,7 @@ async def deliver_due(context: Context, now: datetime | None = None) -> int:
     due = due_date(month, d.settings).date()
     sent = 0
     summary = None
-    for user_id in store.subscribers():
+    for user_id in store.subscribers(d.settings.admins):
         if store.report_was_sent(user_id, month):
             continue
         since = store.subscribed_since(user_id)

@@ -251,10 +251,9 @@ async def on_subscribe(update: Update, context: Context) -> None:
     if not await require_role(update, context, "coordinator"):
         return
     assert update.effective_user is not None and update.effective_message is not None
-    store = deps(context).service.store
-    if store.role_of(update.effective_user.id) is None:
-        store.add_user(update.effective_user.id, "admin")  # an env admin gets a stored row
-    store.subscribe(update.effective_user.id)
+    # An administrator from ENKATBOT_ADMINS is never stored: removed from the setting, they
+    # lose the role and the summary with it.
+    deps(context).service.store.subscribe(update.effective_user.id)
     await update.effective_message.reply_text(p.SUBSCRIBED)
 
 

@@ -21,7 +21,7 @@ from questionnaires import engine, flow
 from questionnaires.engine import SurveyState
 from questionnaires.flow import Effect, Event, FlowState
 from questionnaires.model import Item, Questionnaire, QuestionnaireError, get
-from storage import Channel, ChatRef, LinkCheck, Session, Store
+from storage import Channel, ChatRef, LinkCheck, LinkTaken, Session, Store
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class SurveyService:
         existing = self.store.get_session(chat_id)
         check = self.store.check_link(token)
         if existing is not None:
-            same_link = check.token_hash is not None and check.token_hash == existing.link_hash
+            same_link = self.store.session_opened_with(chat_id, check.token_hash)
             kind: OpenKind = "resumed" if same_link else "other_in_progress"
             return Opened(kind=kind, current=self._current(existing))
         if check.problem == "used" and check.held_by not in (None, channel):
@@ -143,9 +143,13 @@ class SurveyService:
         if check.problem is not None:
             return Opened(kind=check.problem, current=None)
         q = get(check.enkat or "")
-        session = self.store.start_session(
-            chat_id, check, q.version, today=today, channel=channel
-        )
+        try:
+            session = self.store.start_session(
+                chat_id, check, q.version, today=today, channel=channel
+            )
+        except LinkTaken:
+            # Opened at the same moment elsewhere (another chat, or another process).
+            return Opened(kind="used", current=None)
         return Opened(kind="started", current=self._current(session))
 
     # -- the journey's machine -------------------------------------------------------------
@@ -197,10 +201,14 @@ class SurveyService:
             q = get(check.enkat) if check.enkat else None
         except QuestionnaireError:
             q, problem = None, problem or "unknown"
-        same = existing is not None and check.token_hash is not None and (
-            check.token_hash == existing.link_hash)
+        same = existing is not None and self.store.session_opened_with(chat_id, check.token_hash)
         event = flow.OpenLink(problem=problem, q=q, same_link=same)
-        return self.handle(chat_id, event, link=check, channel=channel, today=today)
+        try:
+            return self.handle(chat_id, event, link=check, channel=channel, today=today)
+        except LinkTaken:
+            # Used up a moment ago by another chat or process: said as any used link is.
+            used = flow.OpenLink(problem="used", q=q, same_link=False)
+            return self.handle(chat_id, used, channel=channel, today=today)
 
     def mark_shown(self, chat_id: ChatRef, state: FlowState, *, at: int | None,
                    message_id: int | None = None) -> FlowState:

@@ -1,5 +1,6 @@
 """Storage: the SQLite file behind the bot, with anonymity built into its tables."""
 
+from storage.sessions import scrub_unfinished
 from storage.store import (
     CHANNELS,
     ROLES,
@@ -7,6 +8,7 @@ from storage.store import (
     ChatRef,
     Insats,
     LinkCheck,
+    LinkTaken,
     Session,
     StorageError,
     StorageProblem,
@@ -23,6 +25,7 @@ __all__ = [
     "ChatRef",
     "Insats",
     "LinkCheck",
+    "LinkTaken",
     "Session",
     "StorageError",
     "StorageProblem",
@@ -30,4 +33,5 @@ __all__ = [
     "default_db_path",
     "hash_token",
     "open_store",
+    "scrub_unfinished",
 ]

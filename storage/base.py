@@ -5,11 +5,13 @@ Every part of `Store` builds on this class; see `storage.store`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,13 @@ import sqlite_utils
 
 from storage.records import ChatRef, StorageError, default_db_path
 from storage.schema import MIGRATIONS, statements
+
+KDF_N = 2**14
+KDF_R = 8
+"""scrypt cost of a chat's key: 16 MiB and about 35 ms a chat on a small server (measured in
+bench/README.md), so walking every possible Telegram id takes core-years, not hours."""
+KEY_CACHE_SIZE = 4096
+"""Active chats whose key is kept in memory (never on disk), so a chat pays the cost once."""
 
 
 class StoreBase:
@@ -31,12 +40,16 @@ class StoreBase:
             str(self.path), timeout=30, isolation_level=None, check_same_thread=False
         )
         self.db = sqlite_utils.Database(conn)
+        # The file, and the -wal and -shm SQLite gives the same mode, for the bot's user only.
+        with contextlib.suppress(PermissionError):  # another user's file: theirs to guard
+            os.chmod(self.path, 0o600)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA secure_delete=ON")
         self.db.execute("PRAGMA synchronous=FULL")
         self._migrate()
         self._secret = self._load_secret()
+        self._keys: OrderedDict[ChatRef, str] = OrderedDict()
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -103,5 +116,43 @@ class StoreBase:
                 conn.execute("ROLLBACK")
 
     def chat_key(self, chat_id: ChatRef) -> str:
-        """Return the HMAC of a chat id under this installation's secret."""
-        return hmac.new(self._secret, str(chat_id).encode(), hashlib.sha256).hexdigest()
+        """Return the key an unfinished survey is stored under for this chat.
+
+        `chat_id` is a Telegram chat id (int) or another front end's opaque identifier (str,
+        e.g. the HMAC of a web cookie). The key is scrypt of the identifier, salted with the
+        installation secret: memory-hard, so the secret alone does not turn keys back into
+        chat ids by trying them all. Cached in memory for active chats.
+        """
+        cached = self._keys.get(chat_id)
+        if cached is not None:
+            self._keys.move_to_end(chat_id)
+            return cached
+        channel = "telegram" if isinstance(chat_id, int) else "web"
+        key = hashlib.scrypt(
+            f"{channel}:{chat_id}".encode(), salt=self._secret,
+            n=KDF_N, r=KDF_R, p=1, maxmem=4 * 128 * KDF_N * KDF_R, dklen=32,
+        ).hex()
+        self._keys[chat_id] = key
+        if len(self._keys) > KEY_CACHE_SIZE:
+            self._keys.popitem(last=False)
+        return key
+
+    def keyed_hash(self, text: str) -> str:
+        """Return the HMAC-SHA256 of `text` under the installation secret (hex).
+
+        For values that are random already (a web form's CSRF token), where a memory-hard
+        derivation would add cost and nothing else.
+        """
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+
+    def legacy_chat_key(self, chat_id: ChatRef) -> str:
+        """Return the key surveys begun before schema 7 were stored under (a plain HMAC)."""
+        return self.keyed_hash(str(chat_id))
+
+    def forget_chat_key(self, chat_id: ChatRef) -> None:
+        """Drop a chat's cached key once its survey has ended."""
+        self._keys.pop(chat_id, None)
+
+    def forget_chat_keys(self) -> None:
+        """Drop every cached key (after expiry, which does not know the chats it ended)."""
+        self._keys.clear()

@@ -122,19 +122,12 @@ class LinksPart(StoreBase):
             problem = "expired"
         elif row["uses_left"] <= 0:
             problem = "used"
-        held_by = None
-        if problem == "used":
-            holders = list(
-                self.db.query(
-                    "SELECT channel FROM session WHERE link_hash = ? LIMIT 1", [row["token_hash"]]
-                )
-            )
-            held_by = holders[0]["channel"] if holders else None
         return LinkCheck(
             problem=problem,
             token_hash=row["token_hash"],
             insats_id=row["insats_id"],
             insats=row["insats_name"],
             enkat=row["enkat"],
-            held_by=held_by,
+            in_progress=int(row["in_progress"]),
+            held_by=row["held_by"] if problem == "used" and row["in_progress"] else None,
         )

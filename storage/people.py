@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from storage.base import StoreBase
@@ -30,10 +31,12 @@ class PeoplePart(StoreBase):
         )
 
     def remove_user(self, telegram_id: int) -> bool:
-        """Take away a user's role; return False when they had none."""
-        return self.db.execute(
-            "DELETE FROM user WHERE telegram_id = ?", [telegram_id]
-        ).rowcount > 0
+        """Take away a user's role (and their monthly summary); return False when they had none."""
+        with self.transaction():
+            self.db.execute("DELETE FROM subscription WHERE telegram_id = ?", [telegram_id])
+            return self.db.execute(
+                "DELETE FROM user WHERE telegram_id = ?", [telegram_id]
+            ).rowcount > 0
 
     def role_of(self, telegram_id: int) -> Role | None:
         """Return the user's stored role, or None."""
@@ -104,13 +107,21 @@ class PeoplePart(StoreBase):
         )
         return date.fromisoformat(rows[0]["since"]) if rows else None
 
-    def subscribers(self) -> list[int]:
-        """Return the subscribed users who still hold the coordinator or admin role."""
+    def subscribers(self, admins: Iterable[int] = ()) -> list[int]:
+        """Return the subscribed users who still hold the coordinator or admin role.
+
+        `admins` are the administrators from ENKATBOT_ADMINS, which are never stored: one
+        removed from the setting stops getting the summary with the role.
+        """
+        env = sorted(set(admins))
+        marks = ", ".join("?" for _ in env)
+        env_clause = f" OR s.telegram_id IN ({marks})" if env else ""
         return [
             r["telegram_id"]
             for r in self.db.query(
-                "SELECT s.telegram_id FROM subscription s JOIN user u USING (telegram_id) "
-                "WHERE u.role IN ('coordinator', 'admin') ORDER BY 1"
+                "SELECT s.telegram_id FROM subscription s LEFT JOIN user u USING (telegram_id) "
+                f"WHERE u.role IN ('coordinator', 'admin'){env_clause} ORDER BY 1",
+                env,
             )
         ]
 

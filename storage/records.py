@@ -20,11 +20,10 @@ ROLE_BY_NAME: Mapping[str, Role] = {
 LinkProblem = Literal["unknown", "used", "expired", "withdrawn"]
 Channel = Literal["telegram", "web"]
 CHANNELS: tuple[str, ...] = ("telegram", "web")
-ChatRef = int | str
-"""What a session is found by: a Telegram chat id, or a web browser's random cookie value.
 
-Only its HMAC (`Store.chat_key`) is ever stored.
-"""
+ChatRef = int | str
+"""What an unfinished survey is found by: a Telegram chat id, or another front end's opaque
+identifier (the web's is the HMAC of a random cookie). Only a key derived from it is stored."""
 
 TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, within Telegram's 64
 
@@ -59,6 +58,10 @@ class StorageError(Exception):
         self.details: dict[str, Any] = details
 
 
+class LinkTaken(StorageError):
+    """The link was used up between checking it and claiming it (another chat or process)."""
+
+
 @dataclass(frozen=True)
 class Insats:
     """An intervention that survey links and responses belong to."""
@@ -70,10 +73,12 @@ class Insats:
 
 @dataclass(frozen=True)
 class Session:
-    """An unfinished survey of one chat: which response it builds and where it stands."""
+    """An unfinished survey of one chat: its questionnaire, answers so far and where it stands.
+
+    It has no response id: the response is written, under a fresh id, only when it ends.
+    """
 
     chat_key: str
-    response_id: str
     enkat: str
     version: int
     insats: str
@@ -81,7 +86,6 @@ class Session:
     current_item: str | None
     message_id: int | None
     answers: Mapping[str, str | None]
-    link_hash: str | None = None
     channel: str = "telegram"
     flow: str | None = None
     """The journey's state beyond the stage, as the front ends' service wrote it (JSON)."""
@@ -96,6 +100,8 @@ class LinkCheck:
     insats_id: int | None = None
     insats: str | None = None
     enkat: str | None = None
+    in_progress: int = 0
+    """How many unfinished surveys were started from this link (in any channel)."""
     held_by: str | None = None
     """When the link is used up by an unfinished survey: that survey's channel."""
 

@@ -7,10 +7,14 @@ Anonymity is built into the tables:
 - `response` and `answer` hold no Telegram id, name, link token or time finer than the month;
   both are WITHOUT ROWID tables keyed by random ids, so their physical order says nothing
   about when a row was written.
-- `session` (an unfinished survey) is keyed by an HMAC of the chat id, never the chat id.
-- `reminder` holds a chat id and a day, nothing else; it exists only while a reminder is due.
+- `session` (an unfinished survey) holds its answers so far, keyed by a memory-hard key
+  derived from the chat id, never the chat id; it has no response id and no link hash. Its
+  answers become a response, under a fresh random id, only when it ends (schema 7).
+- `reminder` holds a random id and the chat id encrypted under the secret, and no date; it
+  exists only while a reminder is owed.
 - `released_cell` (the release ledger, `analysis.ledger`) holds the counts of every table cell
   ever released to anyone — scope, question, group, counts — and nothing about who answered.
+See docs/anonymitet.md for the whole threat model.
 """
 
 from __future__ import annotations
@@ -183,6 +187,61 @@ MIGRATIONS: tuple[str, ...] = (
     # which question's typed answer was stored last. Deleted with the session, like the rest.
     """
     ALTER TABLE session ADD COLUMN flow TEXT;
+    """,
+    # 7: anonymity against the people who hold the data (docs/anonymitet.md). An unfinished
+    # survey becomes one rowid row holding its answers (B-tree interior pages then hold only
+    # row numbers), with no response id and no link hash; the link counts its unfinished
+    # surveys instead. Reminders lose their chat id and day (the code now seals the chat id;
+    # reminders owed at upgrade are dropped). Subscriptions no longer need a stored role, so
+    # an administrator from ENKATBOT_ADMINS is never written to the user table.
+    """
+    ALTER TABLE link ADD COLUMN in_progress INTEGER NOT NULL DEFAULT 0
+        CHECK (in_progress >= 0);
+    ALTER TABLE link ADD COLUMN held_by TEXT CHECK (held_by IN ('telegram', 'web'));
+    UPDATE link SET
+        in_progress = (SELECT count(*) FROM session WHERE session.link_hash = link.token_hash),
+        held_by = (SELECT channel FROM session WHERE session.link_hash = link.token_hash);
+    CREATE TABLE session_v7 (
+        id INTEGER PRIMARY KEY,
+        chat_key TEXT NOT NULL UNIQUE,
+        link_ref TEXT,
+        enkat TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        insats_id INTEGER NOT NULL REFERENCES insats(id),
+        stage TEXT NOT NULL,
+        current_item TEXT,
+        message_id INTEGER,
+        answers TEXT NOT NULL DEFAULT '{}',
+        reminder_id INTEGER,
+        channel TEXT NOT NULL DEFAULT 'telegram' CHECK (channel IN ('telegram', 'web')),
+        flow TEXT,
+        last_active TEXT NOT NULL
+    );
+    INSERT INTO session_v7 (chat_key, enkat, version, insats_id, stage, current_item,
+                            message_id, channel, flow, answers, last_active)
+        SELECT s.chat_key, r.enkat, r.version, r.insats_id, s.stage, s.current_item,
+               s.message_id, s.channel, s.flow,
+               COALESCE((SELECT json_group_object(a.item_id, a.value) FROM answer a
+                         WHERE a.response_id = s.response_id), '{}'),
+               s.last_active
+        FROM session s JOIN response r ON r.id = s.response_id;
+    DROP TABLE session;
+    DELETE FROM answer WHERE response_id IN
+        (SELECT id FROM response WHERE status = 'in_progress');
+    DELETE FROM response WHERE status = 'in_progress';
+    ALTER TABLE session_v7 RENAME TO session;
+    DROP TABLE reminder;
+    CREATE TABLE reminder (
+        id INTEGER PRIMARY KEY,
+        sealed BLOB NOT NULL
+    );
+    CREATE TABLE subscription_v7 (
+        telegram_id INTEGER PRIMARY KEY,
+        since TEXT NOT NULL
+    );
+    INSERT INTO subscription_v7 (telegram_id, since) SELECT telegram_id, since FROM subscription;
+    DROP TABLE subscription;
+    ALTER TABLE subscription_v7 RENAME TO subscription;
     """,
 )
 

@@ -1,31 +1,74 @@
-"""Unfinished surveys: the one place a chat is tied to a response, and how that tie ends.
+"""Unfinished surveys: the one place a chat is tied to its answers, and how that tie ends.
 
-This is the part anonymity depends on. A session row links a chat (only as an HMAC of its id)
-to the response it builds; ending a session, whichever way, deletes that row, so a submitted,
-expired or deleted survey leaves nothing that leads from a chat to its answers.
+This is the part anonymity depends on (see docs/anonymitet.md). While a survey is unfinished,
+one `session` row holds everything about it: its answers so far, where it stands, and the chat
+only as a key derived from the chat id with a memory-hard function. No `response` or `answer`
+row exists for it yet. Submitting (or expiry) writes the response under a fresh random id and
+deletes the session row in the same transaction, so nothing that ever held the chat's key
+(the live file at an earlier moment, a -wal, B-tree pages) holds the id its answers end up
+under. The session is a rowid table so that B-tree interior pages hold only row numbers,
+never a session's content; deleted rows are zeroed (secure_delete) and the WAL is truncated.
+
+The link a session came from is not stored: only an HMAC of (session key, link hash), so a
+link token leads to no session without the installation secret. The link counts how many
+unfinished surveys it has (`in_progress`), which a backup gives back as unused.
+
+A reminder is a row with a random id holding the chat id encrypted (AES-GCM) under a key
+derived from the secret, and no date: when it is due is read from the session it belongs to.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import secrets
+import sqlite3
 from collections.abc import Mapping
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from storage.base import StoreBase
 from storage.records import (
     Channel,
     ChatRef,
     LinkCheck,
+    LinkTaken,
     Session,
     StorageError,
     month_of,
     today_utc,
 )
 
+NONCE_BYTES = 12
+RESPONSE_ID_BYTES = 16
+
 
 class SessionsPart(StoreBase):
     """Starting, saving and ending the unfinished survey of a chat."""
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _link_ref(self, chat_key: str, token_hash: str) -> str:
+        key = hmac.new(self._secret, b"enkatbot link-ref v1", hashlib.sha256).digest()
+        return hmac.new(key, f"{chat_key}:{token_hash}".encode(), hashlib.sha256).hexdigest()
+
+    def _aead(self) -> AESGCM:
+        key = hmac.new(self._secret, b"enkatbot reminder v1", hashlib.sha256).digest()
+        return AESGCM(key)
+
+    def _seal_chat(self, chat_id: int) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._aead().encrypt(nonce, json.dumps({"chat": chat_id}).encode(), None)
+
+    def _open_chat(self, sealed: bytes) -> int:
+        data = self._aead().decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], None)
+        return int(json.loads(data)["chat"])
+
+    # -- starting ----------------------------------------------------------------------------
 
     def start_session(
         self,
@@ -39,87 +82,94 @@ class SessionsPart(StoreBase):
     ) -> Session:
         """Claim one use of an open link and start an unfinished survey for this chat.
 
-        Returns the new session. `channel` owns it until it ends; the response itself never
-        records it. The response row starts as in_progress, holding only the
-        enkät, its version, the insats and the month.
+        `channel` owns it until it ends (the link says so, for the other channel; the
+        response never records it). No response row exists until it is submitted. Raises
+        LinkTaken when the link was used up (perhaps a moment ago by another process), and
+        StorageError when the chat already has an unfinished survey.
         """
         if link.problem is not None or link.token_hash is None or link.insats_id is None:
             raise StorageError("link_not_open")
         today = today or today_utc()
         key = self.chat_key(chat_id)
-        response_id = secrets.token_hex(16)
         with self.transaction():
             if self._session_row(key) is not None:
                 raise StorageError("session_exists")
             claimed = self.db.execute(
-                "UPDATE link SET uses_left = uses_left - 1 "
-                "WHERE token_hash = ? AND uses_left > 0 AND withdrawn = 0",
-                [link.token_hash],
+                "UPDATE link SET uses_left = uses_left - 1, in_progress = in_progress + 1, "
+                "held_by = ? WHERE token_hash = ? AND uses_left > 0 AND withdrawn = 0",
+                [channel, link.token_hash],
             ).rowcount
             if not claimed:
-                raise StorageError("link_used")
-            self.db.table("response").insert(
-                {
-                    "id": response_id,
-                    "enkat": link.enkat,
-                    "version": version,
-                    "insats_id": link.insats_id,
-                    "month": month_of(today),
-                    "status": "in_progress",
-                }
-            )
-            self.db.table("session").insert(
-                {
-                    "chat_key": key,
-                    "response_id": response_id,
-                    "link_hash": link.token_hash,
-                    "stage": stage,
-                    "current_item": None,
-                    "message_id": None,
-                    "last_active": today.isoformat(),
-                    "channel": channel,
-                }
+                raise LinkTaken("link_used")
+            self.db.execute(
+                "INSERT INTO session (chat_key, link_ref, enkat, version, insats_id, stage, "
+                "current_item, message_id, channel, answers, last_active) "
+                "VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, '{}', ?)",
+                [
+                    key, self._link_ref(key, link.token_hash), link.enkat, version,
+                    link.insats_id, stage, channel, today.isoformat(),
+                ],
             )
         session = self.get_session(chat_id)
         assert session is not None
         return session
 
+    # -- reading -----------------------------------------------------------------------------
+
     def _session_row(self, key: str) -> dict[str, Any] | None:
         rows = list(
             self.db.query(
-                "SELECT session.*, response.enkat, response.version, insats.name AS insats "
-                "FROM session JOIN response ON response.id = session.response_id "
-                "JOIN insats ON insats.id = response.insats_id WHERE chat_key = ?",
+                "SELECT session.*, insats.name AS insats FROM session "
+                "JOIN insats ON insats.id = session.insats_id WHERE chat_key = ?",
                 [key],
             )
         )
         return rows[0] if rows else None
 
-    def get_session(self, chat_id: ChatRef) -> Session | None:
-        """Return this chat's unfinished survey with its answers so far, or None."""
+    def _find(self, chat_id: ChatRef) -> dict[str, Any] | None:
         row = self._session_row(self.chat_key(chat_id))
         if row is None:
+            row = self._adopt_legacy(chat_id)
+        return row
+
+    def _adopt_legacy(self, chat_id: ChatRef) -> dict[str, Any] | None:
+        # A survey begun before schema 6 is keyed by a plain HMAC of the chat id; it moves to
+        # the memory-hard key the first time its chat comes back (or expires as usual).
+        old = self.legacy_chat_key(chat_id)
+        if self._session_row(old) is None:
             return None
-        answers = {
-            r["item_id"]: r["value"]
-            for r in self.db.query(
-                "SELECT item_id, value FROM answer WHERE response_id = ?", [row["response_id"]]
+        with self.transaction():
+            self.db.execute(
+                "UPDATE session SET chat_key = ? WHERE chat_key = ?", [self.chat_key(chat_id), old]
             )
-        }
+        return self._session_row(self.chat_key(chat_id))
+
+    def get_session(self, chat_id: ChatRef) -> Session | None:
+        """Return this chat's unfinished survey with its answers so far, or None."""
+        row = self._find(chat_id)
+        if row is None:
+            return None
         return Session(
             chat_key=row["chat_key"],
-            response_id=row["response_id"],
             enkat=row["enkat"],
             version=row["version"],
             insats=row["insats"],
             stage=row["stage"],
             current_item=row["current_item"],
             message_id=row["message_id"],
-            answers=answers,
-            link_hash=row["link_hash"],
+            answers=json.loads(row["answers"]),
             channel=row["channel"],
             flow=row["flow"],
         )
+
+    def session_opened_with(self, chat_id: ChatRef, token_hash: str | None) -> bool:
+        """Return True when the chat's unfinished survey was started from this link."""
+        row = self._find(chat_id)
+        if row is None or token_hash is None or row["link_ref"] is None:
+            return False
+        return hmac.compare_digest(row["link_ref"], self._link_ref(row["chat_key"], token_hash))
+
+    # -- saving ------------------------------------------------------------------------------
 
     def save_progress(
         self,
@@ -135,34 +185,16 @@ class SessionsPart(StoreBase):
     ) -> None:
         """Commit the chat's answers and position, before the bot confirms anything.
 
-        The stored answers are made equal to `answers`: new ones written, changed ones
-        updated, and ones the engine dropped (9 and 10 after 8 became Nej) deleted.
+        The stored answers become exactly `answers` (ones the engine dropped, 9 and 10 after 8
+        became Nej, are gone). With `remind`, a reminder is owed if the chat falls quiet.
         """
-        key = self.chat_key(chat_id)
         today = today or today_utc()
         with self.transaction():
-            row = self._session_row(key)
+            row = self._find(chat_id)
             if row is None:
                 raise StorageError("no_session")
-            rid = row["response_id"]
-            stored = {
-                r["item_id"]: r["value"]
-                for r in self.db.query(
-                    "SELECT item_id, value FROM answer WHERE response_id = ?", [rid]
-                )
-            }
-            for item_id in stored.keys() - answers.keys():
-                self.db.execute(
-                    "DELETE FROM answer WHERE response_id = ? AND item_id = ?", [rid, item_id]
-                )
-            for item_id, value in answers.items():
-                if item_id not in stored or stored[item_id] != value:
-                    self.db.execute(
-                        "INSERT INTO answer (response_id, item_id, value) VALUES (?, ?, ?) "
-                        "ON CONFLICT (response_id, item_id) DO UPDATE SET value = excluded.value",
-                        [rid, item_id, value],
-                    )
             updates: dict[str, object] = {
+                "answers": json.dumps(dict(answers), ensure_ascii=False, sort_keys=True),
                 "current_item": current_item,
                 "last_active": today.isoformat(),
             }
@@ -172,14 +204,14 @@ class SessionsPart(StoreBase):
                 updates["message_id"] = message_id
             if flow is not None:
                 updates["flow"] = flow
-            self._update_session(key, updates)
-            if not remind:
-                return
-            self.db.execute(
-                "INSERT INTO reminder (chat_id, quiet_since) VALUES (?, ?) "
-                "ON CONFLICT (chat_id) DO UPDATE SET quiet_since = excluded.quiet_since",
-                [chat_id, today.isoformat()],
-            )
+            if remind and isinstance(chat_id, int) and row["reminder_id"] is None:
+                reminder_id = secrets.randbits(62)
+                self.db.execute(
+                    "INSERT INTO reminder (id, sealed) VALUES (?, ?)",
+                    [reminder_id, self._seal_chat(chat_id)],
+                )
+                updates["reminder_id"] = reminder_id
+            self._update_session(row["chat_key"], updates)
 
     def update_session(
         self, chat_id: ChatRef, *, stage: str | None = None, message_id: int | None = None,
@@ -194,14 +226,18 @@ class SessionsPart(StoreBase):
         if flow is not None:
             updates["flow"] = flow
         if updates:
-            self._update_session(self.chat_key(chat_id), updates)
+            row = self._find(chat_id)
+            if row is not None:
+                self._update_session(row["chat_key"], updates)
 
     def _update_session(self, key: str, updates: Mapping[str, object]) -> None:
         cols = ", ".join(f"{c} = ?" for c in updates)
         self.db.execute(f"UPDATE session SET {cols} WHERE chat_key = ?", [*updates.values(), key])
 
+    # -- ending ------------------------------------------------------------------------------
+
     def finish_session(self, chat_id: ChatRef, *, today: date | None = None) -> bool:
-        """Submit the chat's survey: the response becomes complete; the chat link is deleted.
+        """Submit the chat's survey: a complete response under a fresh id; the session goes.
 
         Returns False when the chat had no unfinished survey (already submitted).
         """
@@ -215,35 +251,60 @@ class SessionsPart(StoreBase):
         return self._end_for_chat(chat_id, None, today_utc())
 
     def _end_for_chat(self, chat_id: ChatRef, status: str | None, today: date) -> bool:
-        key = self.chat_key(chat_id)
         with self.transaction():
-            row = self._session_row(key)
+            row = self._find(chat_id)
             if row is None:
                 return False
             self._end_session(row, status, today)
-            self.db.execute("DELETE FROM reminder WHERE chat_id = ?", [chat_id])
+        self.forget_chat_key(chat_id)
         self.checkpoint()
         return True
 
-    def _end_session(self, row: Mapping[str, object], status: str | None, today: date) -> None:
-        """End one session inside the caller's transaction: the chat link goes, always.
+    def _end_session(self, row: Mapping[str, Any], status: str | None, today: date) -> None:
+        """End one session inside the caller's transaction: its row and reminder go, always.
 
-        With a `status` the response is kept as that (complete, partial) in today's month;
-        with None it is deleted with its answers and its link's use is given back.
+        With a `status` (complete, partial) its answers become a response with a fresh random
+        id in today's month; with None they are dropped and the link's use is given back.
         """
-        self.db.execute("DELETE FROM session WHERE chat_key = ?", [row["chat_key"]])
-        if status is not None:
+        self.db.execute("DELETE FROM session WHERE id = ?", [row["id"]])
+        if row["reminder_id"] is not None:
+            self.db.execute("DELETE FROM reminder WHERE id = ?", [row["reminder_id"]])
+        link_hash = self._link_of(row)
+        if link_hash is not None:
             self.db.execute(
-                "UPDATE response SET status = ?, month = ? WHERE id = ?",
-                [status, month_of(today), row["response_id"]],
+                "UPDATE link SET in_progress = max(in_progress - 1, 0), "
+                "held_by = CASE WHEN in_progress > 1 THEN held_by END, "
+                "uses_left = uses_left + ? WHERE token_hash = ?",
+                [0 if status is not None else 1, link_hash],
             )
+        if status is None:
             return
-        self.db.execute("DELETE FROM response WHERE id = ?", [row["response_id"]])
-        if row["link_hash"]:
-            self.db.execute(
-                "UPDATE link SET uses_left = uses_left + 1 WHERE token_hash = ?",
-                [row["link_hash"]],
-            )
+        response_id = secrets.token_hex(RESPONSE_ID_BYTES)
+        self.db.table("response").insert(
+            {
+                "id": response_id,
+                "enkat": row["enkat"],
+                "version": row["version"],
+                "insats_id": row["insats_id"],
+                "month": month_of(today),
+                "status": status,
+            }
+        )
+        answers: dict[str, str | None] = json.loads(row["answers"])
+        self.db.conn.executemany(
+            "INSERT INTO answer (response_id, item_id, value) VALUES (?, ?, ?)",
+            [(response_id, item_id, value) for item_id, value in sorted(answers.items())],
+        )
+
+    def _link_of(self, row: Mapping[str, Any]) -> str | None:
+        # Only links with an unfinished survey can be this session's: a handful to try.
+        if row["link_ref"] is None:
+            return None
+        for link in self.db.query("SELECT token_hash FROM link WHERE in_progress > 0"):
+            ref = self._link_ref(row["chat_key"], link["token_hash"])
+            if hmac.compare_digest(ref, row["link_ref"]):
+                return str(link["token_hash"])
+        return None
 
     def due_reminders(self, after_days: int, today: date | None = None) -> list[int]:
         """Return the chat ids whose survey has waited `after_days` days; forget them.
@@ -253,33 +314,67 @@ class SessionsPart(StoreBase):
         """
         today = today or today_utc()
         cutoff = (today - timedelta(days=after_days)).isoformat()
-        with self.transaction():
-            due = [r["chat_id"] for r in self.db.query(
-                "SELECT chat_id FROM reminder WHERE quiet_since <= ?", [cutoff]
-            )]
-            self.db.execute("DELETE FROM reminder WHERE quiet_since <= ?", [cutoff])
-        return [cid for cid in due if self._session_row(self.chat_key(cid)) is not None]
-
-    def expire_sessions(self, after_days: int, today: date | None = None) -> int:
-        """Close surveys untouched for `after_days` days, keeping their answers as partial.
-
-        A session with no answers is deleted with its empty response and its link is freed.
-        Returns how many sessions were closed.
-        """
-        today = today or today_utc()
-        cutoff = (today - timedelta(days=after_days)).isoformat()
+        due: list[int] = []
         with self.transaction():
             rows = list(
                 self.db.query(
-                    "SELECT session.chat_key, session.response_id, session.link_hash, "
-                    "EXISTS (SELECT 1 FROM answer WHERE answer.response_id = session.response_id)"
-                    " AS answered FROM session WHERE last_active <= ?",
+                    "SELECT session.id AS session_id, reminder.id, reminder.sealed "
+                    "FROM session JOIN reminder ON reminder.id = session.reminder_id "
+                    "WHERE session.last_active <= ?",
                     [cutoff],
                 )
             )
             for r in rows:
-                self._end_session(r, "partial" if r["answered"] else None, today)
-            self.db.execute("DELETE FROM reminder WHERE quiet_since <= ?", [cutoff])
+                self.db.execute("DELETE FROM reminder WHERE id = ?", [r["id"]])
+                self.db.execute(
+                    "UPDATE session SET reminder_id = NULL WHERE id = ?", [r["session_id"]]
+                )
+                due.append(self._open_chat(r["sealed"]))
+        return due
+
+    def owed_reminders(self) -> list[int]:
+        """Return the chat ids a reminder is owed to if they stay quiet (sorted)."""
+        return sorted(self._open_chat(r["sealed"]) for r in self.db.query(
+            "SELECT sealed FROM reminder"
+        ))
+
+    def expire_sessions(self, after_days: int, today: date | None = None) -> int:
+        """Close surveys untouched for `after_days` days, keeping their answers as partial.
+
+        A session with no answers is deleted and its link is freed. Returns how many
+        sessions were closed.
+        """
+        today = today or today_utc()
+        cutoff = (today - timedelta(days=after_days)).isoformat()
+        with self.transaction():
+            rows = list(self.db.query("SELECT * FROM session WHERE last_active <= ?", [cutoff]))
+            for r in rows:
+                answered = bool(json.loads(r["answers"]))
+                self._end_session(r, "partial" if answered else None, today)
         if rows:
+            self.forget_chat_keys()
             self.checkpoint()
         return len(rows)
+
+
+def scrub_unfinished(path: str | Path) -> None:
+    """Remove every unfinished survey from a copy of the database (a backup), in place.
+
+    Deletes sessions and reminders, gives each link the uses its unfinished surveys held (so
+    a participant can open it again after a restore), then VACUUMs so that no page of the
+    copy keeps a trace of what was deleted. Never call it on the live database.
+    """
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM session")
+        conn.execute("DELETE FROM reminder")
+        conn.execute(
+            "UPDATE link SET uses_left = uses_left + in_progress, in_progress = 0, held_by = NULL"
+        )
+        conn.execute("COMMIT")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()

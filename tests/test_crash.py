@@ -6,6 +6,7 @@ after it printed the next question, and a new process must pick up exactly there
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -94,8 +95,12 @@ class Chat:
 
 
 def _stored_answers(db: Path) -> dict[str, str | None]:
+    """Return the answers committed so far: of the unfinished survey, and of submitted ones."""
     with sqlite3.connect(db) as conn:
-        return dict(conn.execute("SELECT item_id, value FROM answer").fetchall())
+        stored = dict(conn.execute("SELECT item_id, value FROM answer").fetchall())
+        for (unfinished,) in conn.execute("SELECT answers FROM session"):
+            stored.update(json.loads(unfinished))
+        return stored
 
 
 def test_killing_the_process_between_two_answers_loses_neither(tmp_path):

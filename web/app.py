@@ -137,7 +137,7 @@ class WebSurvey:
         if not looks_like_cookie(cookie):
             cookie = new_cookie_value()
         assert cookie is not None
-        return cookie, csrf_token(self.service.store.chat_key, cookie)
+        return cookie, csrf_token(self.service.store.keyed_hash, cookie)
 
     def _set_cookie(self, response: Response, token: str, name: str, value: str) -> None:
         response.set_cookie(
@@ -197,7 +197,7 @@ class WebSurvey:
         session = self.service.store.get_session(cookie)
         if session is None or session.channel != "web":
             return None
-        if session.link_hash != hash_token(token):
+        if not self.service.store.session_opened_with(cookie, hash_token(token)):
             return None
         cur = self.service.load(cookie)
         return (cookie, cur) if cur is not None else None
@@ -285,7 +285,7 @@ class WebSurvey:
             form = await self._form(request)
         except _Rejected as rejected:
             return rejected.response
-        if not csrf_ok(self.service.store.chat_key, request.cookies.get(CSRF_COOKIE),
+        if not csrf_ok(self.service.store.keyed_hash, request.cookies.get(CSRF_COOKIE),
                        form.get("csrf")):
             return self.message(w.FORM_EXPIRED_TITLE, [w.FORM_EXPIRED], 403,
                                 link=(f"/e/{token}", w.OPEN_LINK_AGAIN))
@@ -408,7 +408,7 @@ class WebSurvey:
         if loaded is None:
             return self._no_session(token)
         cookie, cur = loaded
-        if not csrf_ok(self.service.store.chat_key, request.cookies.get(CSRF_COOKIE),
+        if not csrf_ok(self.service.store.keyed_hash, request.cookies.get(CSRF_COOKIE),
                        form.get("csrf")):
             return self.message(w.FORM_EXPIRED_TITLE, [w.FORM_EXPIRED], 403,
                                 link=(f"/e/{token}/svar", w.OPEN_LINK_AGAIN))
