@@ -376,5 +376,6 @@ def scrub_unfinished(path: str | Path) -> None:
         conn.execute("COMMIT")
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")  # one file: no -wal beside the backup
     finally:
         conn.close()

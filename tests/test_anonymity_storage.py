@@ -1,0 +1,197 @@
+"""Storage rules the threat model (docs/anonymitet.md) rests on, against a real SQLite file.
+
+The whole lifecycle with backups and every linkage tried is in test_anonymity_lifecycle.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import sqlite3
+import threading
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from bot.survey import SurveyService
+from storage import Store, hash_token, scrub_unfinished
+from storage.schema import MIGRATIONS, statements
+
+pytestmark = pytest.mark.storage
+
+CHAT = 5_123_456_789
+
+
+def _link(store: Store, uses: int = 1) -> str:
+    if store.get_insats("Steg framåt") is None:
+        store.add_insats("Steg framåt")
+    return store.create_links("Steg framåt", "deltagare-avslut", uses=uses)[0]
+
+
+def test_a_chat_key_is_memory_hard_and_not_the_plain_hmac(store: Store) -> None:
+    key = store.chat_key(CHAT)
+    assert key == store.chat_key(CHAT) and len(key) == 64
+    assert key != store.legacy_chat_key(CHAT)
+    # A web browser's identifier never meets a Telegram chat's key, even with the same digits.
+    assert store.chat_key(str(CHAT)) != key
+    store.forget_chat_key(CHAT)
+    assert store.chat_key(CHAT) == key  # derived again, the same
+
+
+def test_submitting_writes_a_fresh_response_id_that_no_earlier_file_held(
+    store: Store, db_path: Path, tmp_path: Path
+) -> None:
+    service = SurveyService(store)
+    cur = service.open_link(CHAT, _link(store)).current
+    assert cur is not None
+    cur = service.begin(CHAT, cur)
+    cur = service.answer(CHAT, cur, "kvinna")
+    cur = service.answer(CHAT, cur, "ofta")
+    store.checkpoint()
+    # While unfinished: no response or answer row exists at all.
+    assert store.db["response"].count == 0 and store.db["answer"].count == 0
+    mid = tmp_path / "mid-survey-copy.db"
+    shutil.copy(db_path, mid)
+    assert service.submit(CHAT)
+    (rid,) = [r["id"] for r in store.db.query("SELECT id FROM response")]
+    assert rid.encode() not in mid.read_bytes()
+    with closing(sqlite3.connect(mid)) as old:
+        assert old.execute("SELECT count(*) FROM response").fetchone() == (0,)
+    assert store.db["session"].count == 0 and store.db["reminder"].count == 0
+
+
+def test_the_session_holds_no_link_hash_and_the_link_only_counts(store: Store) -> None:
+    token = _link(store)
+    service = SurveyService(store)
+    service.open_link(CHAT, token)
+    row = next(iter(store.db.query("SELECT * FROM session")))
+    assert hash_token(token) not in json.dumps(row)
+    assert store.session_opened_with(CHAT, hash_token(token))
+    assert not store.session_opened_with(CHAT, hash_token("another-token"))
+    assert store.check_link(token).in_progress == 1
+    assert store.check_link(token).held_by == "telegram"
+    # /radera gives the use back and the count goes down, without the session naming the link.
+    assert service.discard(CHAT)
+    check = store.check_link(token)
+    assert (check.problem, check.in_progress, check.held_by) == (None, 0, None)
+
+
+def test_a_reminder_holds_a_sealed_chat_id_and_no_day(store: Store) -> None:
+    service = SurveyService(store)
+    cur = service.open_link(CHAT, _link(store)).current
+    assert cur is not None
+    service.begin(CHAT, cur)
+    (row,) = list(store.db.query("SELECT * FROM reminder"))
+    assert set(row) == {"id", "sealed"}
+    assert str(CHAT).encode() not in row["sealed"]
+    assert store.owed_reminders() == [CHAT]
+
+
+def test_two_processes_opening_one_link_at_once_get_a_kind_refusal(db_path: Path) -> None:
+    first, second = Store(db_path), Store(db_path)
+    token = _link(first)
+    barrier = threading.Barrier(2)
+    kinds: list[str] = []
+    errors: list[BaseException] = []
+
+    def open_with(store: Store, chat: int) -> None:
+        service = SurveyService(store)
+        barrier.wait(5)
+        try:
+            kinds.append(service.open_link(chat, token).kind)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    for _ in range(5):  # several rounds: the race must go right every time
+        kinds.clear()
+        threads = [
+            threading.Thread(target=open_with, args=(first, 1001)),
+            threading.Thread(target=open_with, args=(second, 1002)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        assert sorted(kinds) == ["started", "used"]
+        chat = 1001 if first.get_session(1001) is not None else 1002
+        SurveyService(first).discard(chat)
+    first.close()
+    second.close()
+
+
+def test_environment_admins_subscribe_without_a_stored_role(store: Store) -> None:
+    store.add_user(42, "coordinator")
+    store.subscribe(42)
+    store.subscribe(7)  # an administrator from ENKATBOT_ADMINS
+    assert store.users() == [(42, "coordinator")]
+    assert store.subscribers(admins={7}) == [7, 42]
+    assert store.subscribers() == [42]  # removed from the setting: no summary either
+
+
+def test_a_backup_copy_is_scrubbed_of_unfinished_surveys(
+    store: Store, db_path: Path, tmp_path: Path
+) -> None:
+    service = SurveyService(store)
+    token = _link(store)
+    cur = service.open_link(CHAT, token).current
+    assert cur is not None
+    service.answer(CHAT, service.begin(CHAT, cur), "kvinna")
+    key = store.chat_key(CHAT).encode()
+    copy = tmp_path / "backup.db"
+    with closing(sqlite3.connect(copy)) as dst:
+        store.db.conn.backup(dst)
+    assert key in copy.read_bytes()
+    scrub_unfinished(copy)
+    assert key not in copy.read_bytes()
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("SELECT count(*) FROM session").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM reminder").fetchone() == (0,)
+    # Restored, the participant can open the link again.
+    restored = Store(copy)
+    assert restored.check_link(token).problem is None
+    assert SurveyService(restored).open_link(CHAT, token).kind == "started"
+    restored.close()
+
+
+def test_an_unfinished_survey_from_before_the_upgrade_is_kept_and_found(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    for script in MIGRATIONS[:3]:
+        for statement in statements(script):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version=3")
+    conn.execute("INSERT INTO insats (name, created) VALUES ('Steg framåt', '2026-01-01')")
+    conn.execute(
+        "INSERT INTO link VALUES ('h1', 1, 'deltagare-avslut', '2026-01-01', "
+        "'2099-01-01T00:00:00+00:00', 0, 0)"
+    )
+    conn.execute(
+        "INSERT INTO response VALUES ('r0', 'deltagare-avslut', 1, 1, '2026-11', 'in_progress')"
+    )
+    conn.execute("INSERT INTO answer VALUES ('r0', 'avslut-kon', 'man')")
+    conn.execute("INSERT INTO answer VALUES ('r0', 'avslut-1', NULL)")
+    secret = bytes.fromhex("ab" * 32)
+    db_path.with_name(db_path.name + ".secret").write_text(secret.hex())
+    old_key = hmac.new(secret, str(CHAT).encode(), hashlib.sha256).hexdigest()
+    conn.execute(
+        "INSERT INTO session VALUES (?, 'r0', 'h1', 'active', 'avslut-2', 5, '2026-11-20', "
+        "'telegram')",
+        [old_key],
+    )
+    conn.execute("INSERT INTO reminder VALUES (?, '2026-11-20')", [CHAT])
+    conn.close()
+    store = Store(db_path)
+    session = store.get_session(CHAT)
+    assert session is not None
+    assert dict(session.answers) == {"avslut-kon": "man", "avslut-1": None}
+    assert session.current_item == "avslut-2"
+    assert store.db["response"].count == 0 and store.db["answer"].count == 0
+    assert list(store.db.query("SELECT in_progress, held_by FROM link")) == [
+        {"in_progress": 1, "held_by": "telegram"}
+    ]
+    assert store.finish_session(CHAT)
+    assert store.db["response"].count == 1
+    store.close()
