@@ -146,6 +146,14 @@ class TolerantBot(ExtBot[Any]):
         with self._unfrozen():
             self._polled = _Polled()
 
+    def skip_unparseable(self, exc: Exception) -> None:
+        """Count one update that could not be parsed; log the kind of fault, never its data."""
+        self._polled.unparseable += 1
+        log.warning(
+            "event=update_unparseable error=%s count=%d",
+            type(exc).__name__, self._polled.unparseable,
+        )
+
     @property
     def unparseable(self) -> int:
         """Return how many updates could not be parsed since start."""
@@ -170,11 +178,7 @@ class TolerantBot(ExtBot[Any]):
             try:
                 update = Update.de_json(data, self)
             except Exception as exc:
-                self._polled.unparseable += 1
-                log.warning(
-                    "event=update_unparseable error=%s count=%d",
-                    type(exc).__name__, self._polled.unparseable,
-                )
+                self.skip_unparseable(exc)
                 update = Update(update_id=int(data["update_id"]))
             self.insert_callback_data(update)
             updates.append(update)
@@ -441,9 +445,16 @@ def webhook_route(app: BotApplication, secret: str) -> Route:
         if len(body) > MAX_UPDATE_BYTES:
             return Response(status_code=413)
         try:
-            update = Update.de_json(await request.json(), app.bot)
-        except (JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, ValueError):
+            data = await request.json()
+        except (JSONDecodeError, UnicodeDecodeError):
             return Response(status_code=400)
+        try:
+            update = Update.de_json(data, app.bot)
+        except Exception as exc:
+            # Acknowledged, skipped and counted: refused, Telegram would send it again and again.
+            if isinstance(app.bot, TolerantBot):
+                app.bot.skip_unparseable(exc)
+            return Response()
         await app.update_queue.put(update)
         return Response()
 

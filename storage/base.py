@@ -23,8 +23,8 @@ from storage.schema import MIGRATIONS, statements
 
 KDF_N = 2**14
 KDF_R = 8
-"""scrypt cost of a chat's key: 16 MiB and about 35 ms a chat on a small server (measured in
-bench/README.md), so walking every possible Telegram id takes core-years, not hours."""
+"""scrypt cost of a chat's key: 16 MiB and about 36 ms a chat on a small server (measured in
+docs/anonymitet.md), so walking every possible Telegram id takes core-years, not hours."""
 KEY_CACHE_SIZE = 4096
 """Active chats whose key is kept in memory (never on disk), so a chat pays the cost once."""
 

@@ -141,13 +141,22 @@ HELP = (
 )
 PRIVACY = (
     "Så hanteras dina svar:\n\n"
-    "• Svaren sparas utan ditt namn, ditt Telegram-konto eller din länk.\n"
-    "• Vi sparar bara vilken månad du svarade, inte dag eller tid.\n"
+    "• Svaren sparas utan ditt namn, ditt Telegram-konto eller din länk, och bara med vilken "
+    "månad du svarade, inte dag eller tid.\n"
+    "• När du skickar in får svaren ett nytt slumpat nummer och allt som kopplade dem till dig "
+    "raderas. Sedan kan ingen se vilka svar som är dina: inte personalen som gav dig länken, "
+    "inte de som sköter datorerna och säkerhetskopiorna, och inte de som läser rapporterna.\n"
+    "• Medan enkäten inte är klar sparas den så att du kan fortsätta, och då går den att koppla "
+    "till din chatt. Det raderas när du skickar in, när du skriver /radera, eller efter 14 dagar "
+    "utan svar. Säkerhetskopior tar aldrig med en enkät som inte är klar.\n"
     "• Om du skriver ett personnummer, telefonnummer, en e-postadress, ditt namn eller "
     "din adress i ett svar döljs det innan svaret sparas.\n"
-    "• Svaren redovisas bara sammanräknade. Grupper med färre än fem svar visas inte.\n"
-    "• Medan enkäten inte är klar kopplas den till chatten, så att du kan fortsätta. "
-    "Den kopplingen raderas när du skickar in, när du raderar, eller efter 14 dagar."
+    "• Svaren redovisas bara sammanräknade. Grupper med färre än fem svar visas inte.\n\n"
+    "Det här kan vi inte skydda:\n"
+    "• Telegram vet att du skriver med boten och när, och chatten går genom Telegram. "
+    "Dina svar finns kvar i chatten på din telefon tills du raderar den.\n"
+    "• Om du skriver något om dig själv som vi inte känner igen, till exempel var du jobbar, "
+    "kan det gå att förstå vem du är. Skriv hellre mindre än mer."
 )
 
 USE_BUTTONS = "Svara genom att trycka på en av knapparna under frågan. Här är frågan igen:"
