@@ -159,10 +159,10 @@ def test_a_backup_copy_is_scrubbed_of_unfinished_surveys(
 
 def test_an_unfinished_survey_from_before_the_upgrade_is_kept_and_found(db_path: Path) -> None:
     conn = sqlite3.connect(db_path, isolation_level=None)
-    for script in MIGRATIONS[:5]:
+    for script in MIGRATIONS[:6]:
         for statement in statements(script):
             conn.execute(statement)
-    conn.execute("PRAGMA user_version=5")
+    conn.execute("PRAGMA user_version=6")
     conn.execute("INSERT INTO insats (name, created) VALUES ('Steg framåt', '2026-01-01')")
     conn.execute(
         "INSERT INTO link VALUES ('h1', 1, 'deltagare-avslut', '2026-01-01', "
@@ -178,7 +178,7 @@ def test_an_unfinished_survey_from_before_the_upgrade_is_kept_and_found(db_path:
     old_key = hmac.new(secret, str(CHAT).encode(), hashlib.sha256).hexdigest()
     conn.execute(
         "INSERT INTO session VALUES (?, 'r0', 'h1', 'active', 'avslut-2', 5, '2026-11-20', "
-        "'telegram')",
+        "'telegram', NULL)",
         [old_key],
     )
     conn.execute("INSERT INTO reminder VALUES (?, '2026-11-20')", [CHAT])
