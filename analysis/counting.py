@@ -377,11 +377,13 @@ class Selection:
         Only the release ledger needs these: where a table's people came from, not how many.
         """
         r = self.responses
+        r = r[r["n"] > 0] if "n" in r.columns else r
         per_version = r[["enkat", "version", "month", "insats", "gkey"]].drop_duplicates()
         by_version: dict[tuple[str, int], set[Atom]] = {}
         for enkat, version, month, insats, gkey in per_version.itertuples(index=False):
             by_version.setdefault((enkat, int(version)), set()).add((month, insats, gkey))
         a = self.answers
+        a = a[a["n"] > 0] if "n" in a.columns else a
         by_value: dict[tuple[str, str, str], set[Atom]] = {}
         cols = ["enkat", "item_id", "value", "month", "insats", "gkey"]
         for enkat, item_id, value, month, insats, gkey in (
