@@ -125,6 +125,10 @@ class Crowd:
         p.waiting_since = time.time()
         p.phone.tap_data(msg.message_id, chosen)
 
+    def all_answering(self) -> bool:
+        """Return True once every participant has had at least one answer turned around."""
+        return all(p.turnarounds for p in self.by_chat.values())
+
     def turnarounds(self, start: float, end: float) -> list[float]:
         """Return the turnarounds (seconds) of answers whose reaction came in [start, end)."""
         return [

@@ -310,6 +310,7 @@ async def post_init(app: BotApplication) -> None:
 
 async def post_shutdown(app: BotApplication) -> None:
     """Close the database cleanly (the WAL is folded into the file)."""
+    reports.close_report_pool(app)
     d: Deps = app.bot_data.deps
     d.service.store.close()
     log.info("event=stopped")

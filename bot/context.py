@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,8 @@ class BotData:
     def __init__(self) -> None:
         """Start empty; `setup` fills it before any handler runs."""
         self._deps: Deps | None = None
+        self.report_pool: ProcessPoolExecutor | None = None
+        """The process reports are built in (bot.reports), once one was asked for."""
 
     def setup(self, deps: Deps) -> None:
         """Store the handlers' dependencies."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -18,7 +20,7 @@ from telegram.error import BadRequest, Forbidden
 
 from analysis.periods import measurement_year_of, month_name
 from bot.config import Settings
-from bot.context import BotApplication, Context, Deps, answer_query, deps
+from bot.context import BotApplication, BotData, Context, Deps, answer_query, deps
 from bot.roles import require_role
 from bot.texts import samordnare as s
 from storage import Store
@@ -64,12 +66,14 @@ def next_run(now: datetime, settings: Settings) -> datetime:
     return due_date(f"{local.year:04d}-{local.month:02d}", settings)
 
 
-def build_summary(d: Deps, month: str, insats: str | None = None) -> MonthlySummary:
-    """Return the analysis MonthlySummary for `month` (the year so far), optionally one insats.
+def build_summary_at(
+    db_path: str, month: str, insats: str | None, threshold: int
+) -> MonthlySummary:
+    """Return the MonthlySummary for `month` (the year so far) from the database at `db_path`.
 
-    Blocking and slow over many answers: call it through `summary_off_loop`. It reads (and
-    records the release in the ledger) through a database connection of its own, so it never
-    shares one with the event loop's thread.
+    Blocking and slow over many answers: the bot calls it in its report process (see
+    `summary_off_loop`); it reads, and records the release in the ledger, through a database
+    connection of its own.
     """
     # Imported on first use: the report's charts (matplotlib) and workbook (openpyxl) cost
     # the bot start-up time and memory, and most runs of the bot never build a report.
@@ -78,8 +82,7 @@ def build_summary(d: Deps, month: str, insats: str | None = None) -> MonthlySumm
     from analysis.periods import year_to_date
     from analysis.summary import build_monthly_summary
 
-    threshold = d.settings.threshold
-    store = Store(d.service.store.path)
+    store = Store(db_path)
     try:
         data = load_dataset(store, year_to_date(month).months(), insats=insats)
         # Every summary, scheduled or asked for, goes through the release ledger: checked
@@ -95,9 +98,36 @@ def build_summary(d: Deps, month: str, insats: str | None = None) -> MonthlySumm
         store.close()
 
 
-async def summary_off_loop(d: Deps, month: str, insats: str | None = None) -> MonthlySummary:
-    """Build the summary in a worker thread, so participants are answered meanwhile."""
-    return await asyncio.to_thread(build_summary, d, month, insats)
+def report_pool(data: BotData) -> ProcessPoolExecutor:
+    """Return the bot's report process (started on first use).
+
+    Reports are built in a process of their own, not a thread: pandas and matplotlib hold
+    Python's global lock for long stretches, which would stall every participant's reply.
+    The process also keeps their memory out of the bot's.
+    """
+    if data.report_pool is None:
+        data.report_pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+    return data.report_pool
+
+
+def close_report_pool(app: BotApplication) -> None:
+    """Stop the report process, if one was started (waiting for a report being built)."""
+    pool, app.bot_data.report_pool = app.bot_data.report_pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def summary_off_loop(
+    context: Context, month: str, insats: str | None = None
+) -> MonthlySummary:
+    """Build the summary in the report process, so participants are answered meanwhile."""
+    d = deps(context)
+    return await asyncio.get_running_loop().run_in_executor(
+        report_pool(context.bot_data), build_summary_at,
+        str(d.service.store.path), month, insats, d.settings.threshold,
+    )
 
 
 async def send_summary(context: Context, chat_id: int,
@@ -130,7 +160,7 @@ async def deliver_due(context: Context, now: datetime | None = None) -> int:
         if since is not None and since > due:
             continue
         if summary is None:
-            summary = await summary_off_loop(d, month)
+            summary = await summary_off_loop(context, month)
         try:
             await send_summary(context, user_id, summary)
         except (Forbidden, BadRequest) as exc:
@@ -212,7 +242,7 @@ async def on_report_callback(update: Update, context: Context) -> None:
                     raise ValueError(insats_id)
                 insats = found.name
             await query.edit_message_text(s.BUILDING)
-            summary = await summary_off_loop(d, month, insats)
+            summary = await summary_off_loop(context, month, insats)
             await send_summary(context, chat.id, summary)
             log.info("event=report_on_demand")
             return

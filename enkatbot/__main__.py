@@ -4,4 +4,6 @@ import sys
 
 from enkatbot.main import main
 
-sys.exit(main())
+# Guarded: the bot's report process (multiprocessing, spawn) imports this module again.
+if __name__ == "__main__":
+    sys.exit(main())
