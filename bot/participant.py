@@ -8,6 +8,7 @@ the button: callback data only says what was tapped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import logging
@@ -248,14 +249,22 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
     old = before.shown.message_id if before is not None and before.shown is not None else None
     edited: set[int | None] = {None}
     notes: list[f.Note] = []
+    # The ✓ on the answered question goes out together with the next question: two edits or
+    # sends to different messages need not wait for each other.
+    marking: list[asyncio.Task[None]] = []
     for effect in step.effects:
         if not isinstance(effect, f.Say) and notes:
             await say(update, context, chat_id, notes)
             notes = []
+        if marking and isinstance(effect, f.Retire):
+            await asyncio.gather(*marking)  # a Retire may edit the same message
+            marking.clear()
         if isinstance(effect, f.Say):
             notes.append(effect.note)
         elif isinstance(effect, f.MarkAnswered) and before is not None:
-            await _mark_answered(context, chat_id, before, effect)
+            marking.append(
+                asyncio.create_task(_mark_answered(context, chat_id, before, effect))
+            )
             edited.add(effect.message_id)
         elif isinstance(effect, f.Retire):
             if effect.note is not None:
@@ -276,6 +285,7 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
             _log_storage(chat_id, effect, state)
     if notes:
         await say(update, context, chat_id, notes)
+    await asyncio.gather(*marking)
 
 
 def _log_storage(chat_id: int, effect: f.Effect, state: FlowState | None) -> None:
@@ -326,10 +336,14 @@ async def on_callback(update: Update, context: Context) -> None:
     """Handle a tap on a survey button."""
     query = update.callback_query
     assert query is not None
-    # Callback queries must be answered, or the phone shows a spinner on the button.
-    await answer_query(query)
+    # Callback queries must be answered, or the phone shows a spinner on the button. The
+    # answer goes out while the step is stored and rendered: one round trip less per tap.
+    answering = asyncio.create_task(answer_query(query))
     tapped = query.message.message_id if query.message else None
-    await drive(update, context, parse_callback(query.data or "", tapped))
+    try:
+        await drive(update, context, parse_callback(query.data or "", tapped))
+    finally:
+        await answering
 
 
 TELEGRAM_MAX_MESSAGE = 4096
