@@ -249,22 +249,14 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
     old = before.shown.message_id if before is not None and before.shown is not None else None
     edited: set[int | None] = {None}
     notes: list[f.Note] = []
-    # The ✓ on the answered question goes out together with the next question: two edits or
-    # sends to different messages need not wait for each other.
-    marking: list[asyncio.Task[None]] = []
     for effect in step.effects:
         if not isinstance(effect, f.Say) and notes:
             await say(update, context, chat_id, notes)
             notes = []
-        if marking and isinstance(effect, f.Retire):
-            await asyncio.gather(*marking)  # a Retire may edit the same message
-            marking.clear()
         if isinstance(effect, f.Say):
             notes.append(effect.note)
         elif isinstance(effect, f.MarkAnswered) and before is not None:
-            marking.append(
-                asyncio.create_task(_mark_answered(context, chat_id, before, effect))
-            )
+            await _mark_answered(context, chat_id, before, effect)
             edited.add(effect.message_id)
         elif isinstance(effect, f.Retire):
             if effect.note is not None:
@@ -285,7 +277,6 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
             _log_storage(chat_id, effect, state)
     if notes:
         await say(update, context, chat_id, notes)
-    await asyncio.gather(*marking)
 
 
 def _log_storage(chat_id: int, effect: f.Effect, state: FlowState | None) -> None:
