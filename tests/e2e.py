@@ -84,8 +84,8 @@ class BotUnderTest:
             ENKATBOT_POLL_TIMEOUT="1",
             ENKATBOT_ADMINS=str(ADMIN_ID),
             PYTHONUNBUFFERED="1",
-            **env,
         )
+        clean.update(env)  # a test may override any of the above
         started = time.time()
         with open(self._log_path(self.runs), "wb") as err, open(
             self._out_path(self.runs), "wb"

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import closing
 
 import pytest
 
 from bot.texts import deltagare as t
-from tests.e2e import BotUnderTest, open_survey, question, submit, wait_answered, walk
+from bot.texts import personal as p
+from storage import open_store
+from tests.e2e import ADMIN_ID, BotUnderTest, open_survey, question, submit, wait_answered, walk
 
 pytestmark = pytest.mark.e2e
 
@@ -115,3 +118,18 @@ def test_one_account_flooding_slows_only_itself(bot: BotUnderTest) -> None:
     assert len(bot.responses()) == 1
     # The flood really went on while Anna answered, at no less than half its rate.
     assert flood_during >= FLOOD_RATE * took / 2, (flood_during, took)
+
+
+def test_an_administrator_from_the_environment_is_never_stored(bot: BotUnderTest) -> None:
+    bot.start()
+    ada = bot.phone(ADMIN_ID, "Adelina")
+    ada.send("/prenumerera")
+    ada.wait_for_text(p.SUBSCRIBED)
+    assert bot.sql("SELECT count(*) FROM user") == [(0,)]
+    # Removed from ENKATBOT_ADMINS, she has no role left: not even the monthly summary.
+    bot.stop()
+    bot.start(ENKATBOT_ADMINS="")
+    ada.send("/prenumerera")
+    ada.wait_for_text(p.NEEDS_COORDINATOR)
+    with closing(open_store(bot.db_path)) as store:
+        assert store.subscribers() == []
