@@ -50,6 +50,7 @@ class StoreBase:
         self._migrate()
         self._secret = self._load_secret()
         self._keys: OrderedDict[ChatRef, str] = OrderedDict()
+        self._checkpoint_owed = False
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -85,13 +86,16 @@ class StoreBase:
         self.checkpoint()
         self.db.close()
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the database file and truncate it.
+    def checkpoint(self) -> bool:
+        """Fold the WAL into the database file and truncate it; return True when it was.
 
-        Called after a session is deleted so that old pages that held its chat key are not
-        left lying in the WAL file.
+        Called after a session is deleted so that old pages that held it are not left lying
+        in the WAL file. A reader in another connection (the report worker, `enkatbot`) can
+        keep the WAL from being truncated; then it is tried again after the next write.
         """
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        self._checkpoint_owed = bool(busy)
+        return not busy
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -114,6 +118,8 @@ class StoreBase:
         finally:
             if not committed and self.db.conn.in_transaction:
                 conn.execute("ROLLBACK")
+        if self._checkpoint_owed:
+            self.checkpoint()
 
     def chat_key(self, chat_id: ChatRef) -> str:
         """Return the key an unfinished survey is stored under for this chat.
