@@ -6,8 +6,10 @@ everyone else, answers every tap (no spinner left), and logs nothing an update c
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 from contextlib import closing
 
 import pytest
@@ -16,6 +18,8 @@ from bot.texts import deltagare as t
 from bot.texts import personal as p
 from storage import open_store
 from tests.e2e import ADMIN_ID, BotUnderTest, open_survey, question, submit, wait_answered, walk
+from tests.test_bot_webhook import _start_update
+from tests.webb.tools import free_port, wait_listening
 
 pytestmark = pytest.mark.e2e
 
@@ -133,3 +137,41 @@ def test_an_administrator_from_the_environment_is_never_stored(bot: BotUnderTest
     ada.wait_for_text(p.NEEDS_COORDINATOR)
     with closing(open_store(bot.db_path)) as store:
         assert store.subscribers() == []
+
+
+def test_an_unparseable_update_on_the_webhook_is_acknowledged_and_skipped(
+    bot: BotUnderTest,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    secret = "hemlig-nyckel_77"
+    bot.start(
+        ENKATBOT_WEBB_URL=base, ENKATBOT_WEBB_PORT=str(port),
+        ENKATBOT_WEBHOOK_URL="https://enkat.example.se", ENKATBOT_WEBHOOK_SECRET=secret,
+    )
+    wait_listening(port)
+    vera = bot.api.phone(730_008_007, "Vera", started=True)
+    bot.phones.append(vera)
+
+    def post(update: dict[str, object]) -> int:
+        req = urllib.request.Request(
+            f"{base}/telegram", data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            return int(resp.status)
+
+    # Refused, Telegram would send it again and again and hold back what comes after it.
+    assert post({"update_id": 7, "poll": {"id": "1", "question": NAME_IN_POLL}}) == 200
+    wait_for_log(bot, "event=update_unparseable error=TypeError count=1")
+    assert post(_start_update(8, vera.user_id, "/start")) == 200
+    vera.wait_for_text(t.NO_LINK[:40])
+    assert NAME_IN_POLL not in bot.log
+
+
+def wait_for_log(bot: BotUnderTest, needle: str, timeout: float = 20.0) -> None:
+    """Wait until the bot's log holds `needle`, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while needle not in bot.log:
+        assert time.monotonic() < deadline, f"{needle!r} not logged within {timeout}s"
+        threading.Event().wait(0.05)
