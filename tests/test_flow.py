@@ -12,7 +12,9 @@ import pytest
 from hypothesis import event as reached
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from telegram import InlineKeyboardMarkup
 
+from bot import participant
 from bot.texts import deltagare
 from bot.texts import terminal as terminal_texts
 from questionnaires import engine
@@ -705,3 +707,33 @@ def test_after_a_crash_between_sending_and_recording_no_answer_lands_on_an_older
     assert not [e for e in effects if isinstance(e, f.MarkAnswered | f.StoreAnswer)]
     assert effects == (f.Say(Note.WRITTEN_BEFORE_QUESTION), f.ShowQuestion("avslut-fritext-2"))
     assert after is not None and after.shown is None
+
+
+# -- the Telegram front end's parsing: every button it draws is an event the machine takes ----
+
+
+def _buttons(markup: InlineKeyboardMarkup) -> list[str]:
+    return [str(b.callback_data) for row in markup.inline_keyboard for b in row]
+
+
+@pytest.mark.parametrize("stage", ["greeting", "question", "overview", "choosing",
+                                   "confirm_delete"])
+def test_every_button_telegram_draws_is_taken_by_the_machine(stage: str) -> None:
+    state = states()[stage]
+    assert state is not None
+    _, effects = f.step(state, f.Restart())
+    show = effects[-1]
+    assert isinstance(show, f.ShowEffect)
+    _, markup, _ = participant.step_message(state, show)
+    for data in _buttons(markup):
+        event = participant.parse_callback(data, MSG)
+        assert not isinstance(event, f.Forged), data
+        _, taken = f.step(state, event)
+        assert f.Say(Note.STALE_BUTTON) not in taken, (data, taken)
+
+
+@pytest.mark.parametrize("data", ["", "a", "a:avslut-2", "a:avslut-2:", "a:avslut-2:ofta:x",
+                                  "skip", "back", "goto", "del:kanske", "submit:now",
+                                  "begin:1", "change:1", "review:x", "x:y", "L:1"])
+def test_garbage_callback_data_is_a_forged_tap(data: str) -> None:
+    assert participant.parse_callback(data, MSG) == f.Forged(MSG)
