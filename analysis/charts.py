@@ -217,7 +217,8 @@ def has_earlier_figures(report: Report, enkat: str) -> bool:
 
 def _subtitle(report: Report, extra: str) -> str:
     label = report.period.label
-    return f"{label[:1].upper()}{label[1:]} · {insats_label(report)} · {extra}"
+    parts = [f"{label[:1].upper()}{label[1:]}", insats_label(report), extra]
+    return " · ".join([report.forbund, *parts] if report.forbund else parts)
 
 
 def distribution_chart(report: Report, enkat: str) -> bytes:

@@ -42,7 +42,7 @@ from analysis.formatting import swedish_sort_key
 from analysis.report_types import FreeTextFigures, GroupFigures, Kind, group_figures
 from analysis.suppression import Counts, suppressed_groups
 from questionnaires import model
-from questionnaires.model import Item, Questionnaire
+from questionnaires.model import Item, Option, Questionnaire
 from questionnaires.textclean import mask_personal_data
 
 GENDER_GROUPS: Mapping[str, str] = {"kvinna": "kvinnor", "man": "män"}
@@ -107,6 +107,30 @@ def reported_items(q: Questionnaire) -> list[Item]:
         and it.indicator is not None
         and not it.background
     ]
+
+
+def answer_options(item: Item, questionnaires: Mapping[str, Questionnaire]) -> list[Option]:
+    """Return the options an answer to `item` may hold, its own scale's first.
+
+    A scale item also accepts the options of the other answer scales (frequency and degree):
+    an item that moved to another scale in a newer questionnaire version keeps its id and its
+    bands, so answers given on the earlier version's scale are banded by that scale.
+    """
+    if item.scale is None:
+        return []
+    options = list(item.scale.options)
+    if item.type != "scale":
+        return options
+    seen = {o.value for o in options}
+    for q in questionnaires.values():
+        for other in q.items:
+            if other.type != "scale" or other.scale is None:
+                continue
+            for opt in other.scale.options:
+                if opt.value not in seen:
+                    seen.add(opt.value)
+                    options.append(opt)
+    return options
 
 
 class Dataset:
@@ -226,7 +250,7 @@ class Dataset:
                 )
                 for q in questionnaires.values()
                 for it in reported_items(q)
-                for opt in (it.scale.options if it.scale else ())
+                for opt in answer_options(it, self.questionnaires)
             ],
             columns=["enkat", "item_id", "value", "band", "klart", "counted"],
         )
@@ -241,7 +265,9 @@ class Dataset:
             zip(seen["enkat"], seen["version"].astype(int), seen["item_id"], strict=True)
         )
         for q in questionnaires.values():
-            self.item_versions.update((q.id, q.version, it.id) for it in q.items)
+            self.item_versions.update(
+                (q.id, v, it.id) for v in q.versions_with_these_items for it in q.items
+            )
 
     @property
     def insatser(self) -> list[str]:

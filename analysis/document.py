@@ -24,7 +24,16 @@ from analysis.formatting import (
     number_text,
     percent_text,
 )
-from analysis.texts import about, insats_label, short_name, title
+from analysis.texts import (
+    INTRODUCTION,
+    about,
+    insats_label,
+    method,
+    period_line,
+    short_name,
+    title,
+    year_heading,
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ def question_table(report: Report, q: QuestionFigures) -> tuple[list[str], list[
         "n",
         *bands,
         "Svarsfrekvens",
-        *(f"{main} {y}" for y in report.comparison_years),
+        *(year_heading(report, main, y) for y in report.comparison_years),
     ]
     rows = []
     for fig in q.groups:
@@ -137,11 +146,42 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[st
     return out
 
 
-def render_markdown(report: Report, charts: Sequence[Chart], image_dir: str) -> str:
-    """Return the report as Markdown; charts are linked as `image_dir/<file name>`."""
+def _demote(markdown: str) -> str:
+    """Return the coordinator's Markdown with headings moved below the section's level."""
+    lines = markdown.splitlines()
+    if lines and re.match(r"#+\s+sammanfattning\s*$", lines[0], re.I):
+        lines = lines[1:]
+    return "\n".join(("##" + ln) if ln.startswith("#") else ln for ln in lines).strip()
+
+
+def render_markdown(
+    report: Report,
+    charts: Sequence[Chart],
+    image_dir: str,
+    summary_markdown: str | None = None,
+) -> str:
+    """Return the report as Markdown; charts are linked as `image_dir/<file name>`.
+
+    It opens like the published reports: title, period, Inledning, Metod and the optional
+    Sammanfattning (`summary_markdown`, the coordinator's own Markdown).
+    """
     lines = [
         f"# {title(report)}",
         "",
+        period_line(report),
+        "",
+        "## Inledning",
+        "",
+        INTRODUCTION,
+        "",
+        "## Metod",
+        "",
+    ]
+    for paragraph in method(report):
+        lines += [paragraph, ""]
+    if summary_markdown and summary_markdown.strip():
+        lines += ["## Sammanfattning", "", _demote(summary_markdown.strip()), ""]
+    lines += [
         f"{insats_label(report)}. {number_text(report.total_respondents)} svar under perioden.",
         "",
     ]
@@ -182,7 +222,9 @@ def render_markdown(report: Report, charts: Sequence[Chart], image_dir: str) -> 
     return "\n".join(lines)
 
 
-def write_markdown(report: Report, path: Path, charts: Sequence[Chart]) -> list[Path]:
+def write_markdown(
+    report: Report, path: Path, charts: Sequence[Chart], summary_markdown: str | None = None
+) -> list[Path]:
     """Write the report to `path` and its charts to a folder beside it; return all files."""
     image_dir = path.parent / f"{path.stem}-diagram"
     written = []
@@ -192,7 +234,9 @@ def write_markdown(report: Report, path: Path, charts: Sequence[Chart]) -> list[
             target = image_dir / chart.filename
             target.write_bytes(chart.png)
             written.append(target)
-    path.write_text(render_markdown(report, charts, image_dir.name), encoding="utf-8")
+    path.write_text(
+        render_markdown(report, charts, image_dir.name, summary_markdown), encoding="utf-8"
+    )
     return [path, *written]
 
 
@@ -239,8 +283,35 @@ def _html_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def render_html(report: Report, charts: Sequence[Chart]) -> str:
-    """Return the report as one self-contained HTML page (charts as PNG data URIs)."""
+def _html_summary(summary_markdown: str | None) -> list[str]:
+    """Return the Sammanfattning as HTML: paragraphs, bullet lists and **bold**, all escaped."""
+    if not summary_markdown or not summary_markdown.strip():
+        return []
+    out = ["<h2>Sammanfattning</h2>"]
+    for block in re.split(r"\n\s*\n", _demote(summary_markdown.strip())):
+        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+        if not lines:
+            continue
+        inline = [re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(ln)) for ln in lines]
+        if all(ln.startswith(("- ", "* ")) for ln in lines):
+            out.append("<ul>" + "".join(f"<li>{ln[2:]}</li>" for ln in inline) + "</ul>")
+        elif lines[0].startswith("#"):
+            out.append(f"<h3>{inline[0].lstrip('#').strip()}</h3>")
+            if inline[1:]:
+                out.append(f"<p>{' '.join(inline[1:])}</p>")
+        else:
+            out.append(f"<p>{' '.join(inline)}</p>")
+    return out
+
+
+def render_html(
+    report: Report, charts: Sequence[Chart], summary_markdown: str | None = None
+) -> str:
+    """Return the report as one self-contained HTML page (charts as PNG data URIs).
+
+    It opens like the published reports: title, period, Inledning, Metod and the optional
+    Sammanfattning (`summary_markdown`).
+    """
     e = html.escape
     parts = [
         "<!doctype html>",
@@ -248,6 +319,11 @@ def render_html(report: Report, charts: Sequence[Chart]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title(report))}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title(report))}</h1>",
+        f"<p>{e(period_line(report))}</p>",
+        f"<h2>Inledning</h2><p>{e(INTRODUCTION)}</p>",
+        "<h2>Metod</h2>",
+        *(f"<p>{e(paragraph)}</p>" for paragraph in method(report)),
+        *_html_summary(summary_markdown),
         f"<p>{e(insats_label(report))}. "
         f"{e(number_text(report.total_respondents))} svar under perioden.</p>",
         _html_table(
@@ -294,6 +370,8 @@ def render_html(report: Report, charts: Sequence[Chart]) -> str:
     return "\n".join(parts)
 
 
-def write_html(report: Report, path: Path, charts: Sequence[Chart]) -> None:
+def write_html(
+    report: Report, path: Path, charts: Sequence[Chart], summary_markdown: str | None = None
+) -> None:
     """Write the report as one self-contained HTML file to `path`."""
-    path.write_text(render_html(report, charts), encoding="utf-8")
+    path.write_text(render_html(report, charts, summary_markdown), encoding="utf-8")

@@ -25,6 +25,8 @@ from analysis.counting import (
     UnknownInsatsError,
     reported_items,
 )
+from analysis.historik import HistoryRow
+from analysis.insatser import LinkCounts, insats_rows
 from analysis.periods import Period, measurement_year, measurement_year_of
 from analysis.report_types import (
     GROUP_LABELS,
@@ -90,6 +92,8 @@ def build_report(
     compare_years: Sequence[int] | None = None,
     allow_unknown_insats: bool = False,
     guard: ReleaseCheck | None = None,
+    links: Sequence[LinkCounts] = (),
+    history: Sequence[HistoryRow] = (),
 ) -> Report:
     """Return the report of a period: figures per indicator, question and group, free texts.
 
@@ -97,9 +101,12 @@ def build_report(
     insatser; an insats without responses raises UnknownInsatsError, unless
     `allow_unknown_insats`, which gives a report where every question has "Inga svar".
     `compare_years` None compares with the latest measurement years before the period that
-    have responses; at most MAX_COMPARISON_YEARS are kept either way. `guard`, the release
-    ledger (`analysis.ledger.ReleaseGuard`), may hide more figures — current and comparison
-    years — because of earlier releases, and collects what this report releases.
+    have responses or imported figures; at most MAX_COMPARISON_YEARS are kept either way.
+    `guard`, the release ledger (`analysis.ledger.ReleaseGuard`), may hide more figures —
+    current and comparison years — because of earlier releases, and collects what this report
+    releases. `links` are the link counts per insats and questionnaire for the per-insats
+    table; `history` the imported figures of earlier years (reports of all insatser only),
+    used for a questionnaire the bot has no answers for in that year.
     """
     if period is None:
         raise TypeError("build_report needs a period")
@@ -116,8 +123,11 @@ def build_report(
     scope: ScopeKey = (period.start, period.end, insats)
     shown = selection.figures(threshold, guard, scope)
 
+    imported = (
+        {(r.ar, r.enkat, r.fraga, r.grupp): r for r in history} if insats is None else {}
+    )
     if compare_years is None:
-        years = _comparison_years(data, period, insats)
+        years = _comparison_years(data, period, insats, {key[0] for key in imported})
     else:
         years = sorted(set(compare_years))[-MAX_COMPARISON_YEARS:]
     earlier: dict[int, tuple[Selection, dict[tuple[str, str], tuple[GroupFigures, ...]]]] = {}
@@ -130,7 +140,9 @@ def build_report(
     for q in data.questionnaires.values():
         for it in reported_items(q):
             comparison = tuple(
-                fig for year in years for fig in _year_figures(year, q, it, *earlier[year])
+                fig
+                for year in years
+                for fig in _year_figures(year, q, it, *earlier[year], imported, threshold)
             )
             assert it.number is not None and it.indicator is not None
             questions.setdefault(it.indicator, []).append(
@@ -176,6 +188,20 @@ def build_report(
         indicators=sections,
         free_texts=tuple(selection.free_texts(threshold, guard, scope)),
         comparison_years=tuple(years),
+        imported_years=tuple(
+            sorted(
+                {
+                    y.year
+                    for qs in questions.values()
+                    for qf in qs
+                    for y in qf.comparison
+                    if y.imported
+                }
+            )
+        ),
+        insatser=insats_rows(
+            selection.responses, list(data.questionnaires), threshold, links, insats
+        ),
     )
 
 
@@ -185,13 +211,16 @@ def _need(answers: pd.DataFrame | None) -> pd.DataFrame:
     return answers
 
 
-def _comparison_years(data: Dataset, period: Period, insats: str | None) -> list[int]:
+def _comparison_years(
+    data: Dataset, period: Period, insats: str | None, imported_years: set[int]
+) -> list[int]:
     r = data.responses
     if insats is not None:
         r = r[r["insats"] == insats]
     months = r.loc[r["month"] < period.start, "month"].unique()
     first_overlap = measurement_year_of(period.start)
-    years = sorted({measurement_year_of(m) for m in months} - {first_overlap})
+    earlier = {y for y in imported_years if y < first_overlap}
+    years = sorted(({measurement_year_of(m) for m in months} | earlier) - {first_overlap})
     return years[-MAX_COMPARISON_YEARS:]
 
 
@@ -201,10 +230,19 @@ def _year_figures(
     item: Item,
     selection: Selection,
     shown: Mapping[tuple[str, str], tuple[GroupFigures, ...]],
+    imported: Mapping[tuple[int, str, int, str], HistoryRow],
+    threshold: int,
 ) -> list[YearFigure]:
     groups = GROUPS if q.splits_by_gender else ("samtliga",)
     versions = selection.responses.loc[selection.responses["enkat"] == q.id, "version"].unique()
     if len(versions) == 0:
+        assert item.number is not None
+        if any((year, q.id, item.number, g) in imported for g in groups):
+            return [
+                _imported_figure(year, g, imported.get((year, q.id, item.number, g)), item,
+                                 threshold)
+                for g in groups
+            ]
         return [YearFigure(year, g, "inga_svar") for g in groups]
     if not any((q.id, int(v), item.id) in selection.data.item_versions for v in versions):
         return [YearFigure(year, g, "jamforelse_saknas") for g in groups]
@@ -212,3 +250,15 @@ def _year_figures(
     for g in shown[(q.id, item.id)]:
         out.append(YearFigure(year, g.group, g.status, g.main_value, g.n))
     return out
+
+
+def _imported_figure(
+    year: int, group: str, row: HistoryRow | None, item: Item, threshold: int
+) -> YearFigure:
+    """Return an imported figure; a small group is hidden as the bot's own would be."""
+    if row is None or (row.n == 0):
+        return YearFigure(year, group, "inga_svar", imported=True)
+    if row.n is None or is_small(Counts(tillfragade=row.tillfragade or 0, n=row.n), threshold):
+        return YearFigure(year, group, "undertryckt", imported=True)
+    value = row.ja if item.type == "yes_no" else row.positivt
+    return YearFigure(year, group, "ok", value, row.n, imported=True)

@@ -70,6 +70,8 @@ class Period:
     start: str
     end: str
     kind: PeriodKind = "intervall"
+    so_far: bool = False
+    """True while the period's last month is still running: its label says "hittills"."""
 
     def __post_init__(self) -> None:
         """Refuse a period that ends before it starts."""
@@ -96,7 +98,18 @@ class Period:
 
     @property
     def label(self) -> str:
-        """Return the period in Swedish, e.g. "mätåret 2023 (nov 2022–okt 2023)"."""
+        """Return the period in Swedish, e.g. "mätåret 2023 (nov 2022–okt 2023)".
+
+        A period that is still running says so: "november 2023 (hittills)", and a year so far
+        "mätåret 2024 hittills (nov 2023–feb 2024)".
+        """
+        if self.is_year_to_date:
+            return (
+                f"mätåret {self.measurement_year} hittills "
+                f"({month_name(self.start, short=True)}–{month_name(self.end, short=True)})"
+            )
+        if self.so_far and self.start == self.end:
+            return f"{month_name(self.start)} (hittills)"
         if self.kind == "ar":
             return (
                 f"mätåret {self.measurement_year} "
@@ -105,6 +118,17 @@ class Period:
         if self.start == self.end:
             return month_name(self.start)
         return f"{month_name(self.start, short=True)}–{month_name(self.end, short=True)}"
+
+    @property
+    def is_year_to_date(self) -> bool:
+        """Return True for a running measurement year: from its first November, still going."""
+        return (
+            self.so_far
+            and self.kind != "ar"
+            and self.start == month_key(self.measurement_year - 1, FIRST_MONTH_OF_YEAR)
+            and self.end != self.start
+            and measurement_year_of(self.start) == self.measurement_year
+        )
 
     @property
     def short_label(self) -> str:
@@ -139,7 +163,19 @@ def month_range(start: str, end: str) -> Period:
     return Period(start, end, "manad" if start == end else "intervall")
 
 
-def year_to_date(month: str) -> Period:
-    """Return the measurement year so far: from its first November up to and including `month`."""
+def year_to_date(month: str, *, so_far: bool = False) -> Period:
+    """Return the measurement year so far: from its first November up to and including `month`.
+
+    `so_far` marks `month` as still running (its label then says "hittills").
+    """
     year = measurement_year_of(month)
-    return Period(month_key(year - 1, FIRST_MONTH_OF_YEAR), month, "intervall")
+    start = month_key(year - 1, FIRST_MONTH_OF_YEAR)
+    if month == month_key(year, 10):
+        return measurement_year(year)
+    return Period(start, month, "manad" if start == month else "intervall", so_far=so_far)
+
+
+def month_so_far(month: str) -> Period:
+    """Return the month that is still running, labelled "… (hittills)"."""
+    parse_month(month)
+    return Period(month, month, "manad", so_far=True)

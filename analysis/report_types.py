@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from analysis.formatting import percent
+from analysis.insatser import InsatsRow
 from analysis.periods import Period
 from analysis.suppression import Counts
 
@@ -92,6 +93,8 @@ class YearFigure:
     status: YearStatus
     value: int | None = None
     n: int | None = None
+    imported: bool = False
+    """True when the figure comes from an earlier published report (enkatbot historik)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,12 @@ class Report:
     indicators: tuple[IndicatorSection, ...]
     free_texts: tuple[FreeTextFigures, ...]
     comparison_years: tuple[int, ...] = ()
+    forbund: str | None = None
+    """The samordningsförbund's name (ENKATBOT_FORBUND), shown on every output when set."""
+    insatser: tuple[InsatsRow, ...] = ()
+    imported_years: tuple[int, ...] = ()
+    """Comparison years whose figures come, wholly or partly, from imported published reports."""
+    """Responses and links per insats and questionnaire (see analysis.insatser)."""
 
     def questions(self, enkat: str | None = None) -> Iterator[QuestionFigures]:
         """Yield the questions in indicator order, optionally those of one questionnaire only."""

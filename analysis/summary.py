@@ -8,24 +8,29 @@ document named `workbook_filename`.
 from __future__ import annotations
 
 import html
-import io
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from analysis.charts import distribution_chart, new_figure, shows_anything
+from analysis.charts import distribution_chart, shows_anything
 from analysis.counting import group_sizes
 from analysis.figures import DEFAULT_THRESHOLD, Dataset, ReleaseCheck, Report, build_report
 from analysis.formatting import number_text, percent, percent_text
+from analysis.historik import HistoryRow
+from analysis.insatser import LinkCounts
+from analysis.pdf import pdf_bytes
 from analysis.periods import (
     Period,
+    measurement_year,
     measurement_year_of,
     month_key,
     month_name,
     parse_month,
     shift_month,
+    single_month,
     year_to_date,
 )
 from analysis.texts import short_name
@@ -40,23 +45,34 @@ _PARTICIPANTS = ("deltagare-pagaende", "deltagare-avslut")
 
 @dataclass(frozen=True)
 class MonthlySummary:
-    """What the bot sends a coordinator for one month."""
+    """What the bot sends a coordinator: a text and, when the period has answers, documents.
+
+    With no answers in the period there is no chart, workbook or PDF (all None): the text says
+    so. Every document has a caption saying what it is.
+    """
 
     text: str
-    chart_png: bytes
+    chart_png: bytes | None
     chart_caption: str
-    workbook: bytes
+    workbook: bytes | None
     workbook_filename: str
+    workbook_caption: str = ""
+    pdf: bytes | None = None
+    pdf_filename: str = ""
+    pdf_caption: str = ""
 
 
 @dataclass(frozen=True)
 class Move:
-    """How Positivt moved for one indicator in one questionnaire, in percentage points."""
+    """How Positivt moved for one question (samtliga), in percentage points, with both n."""
 
     indicator: int
     enkat: str
+    number: int
     before: int
     now: int
+    n_before: int
+    n_now: int
 
     @property
     def change(self) -> int:
@@ -71,46 +87,153 @@ def build_monthly_summary(
     *,
     insats: str | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    forbund: str | None = None,
+    pdf: bool = False,
+    links: Sequence[LinkCounts] = (),
+    history: Sequence[HistoryRow] = (),
     guard: ReleaseCheck | None = None,
 ) -> MonthlySummary:
     """Return the summary of `month` ("YYYY-MM"): its new responses and the year so far.
 
     The year so far runs from the measurement year's first November through `month`. The
-    indicators that moved most are compared with the same months of the year before, or, when
+    questions that moved most are compared with the same months of the year before, or, when
     that year has no figures, with the year so far up to the month before (only for
     questionnaires with at least `threshold` new responses this month, since the difference
     is this month's answers alone). An insats without responses gives a summary that says so.
-    `guard`, the release ledger, checks every table the summary shows or compares with against
-    what was released before, and collects them (see `analysis.ledger`).
-    Pass the two storage frames, or a ready Dataset (and answers=None).
+    `pdf` adds the year so far as a PDF document.
     """
     parse_month(month)
+    data = _dataset(responses, answers)
+    name = _insats_name(data, insats)
+    ytd = year_to_date(month, so_far=True)
+    report = _report(data, ytd, name, threshold, forbund, links, history, guard)
+    y, m = parse_month(report.period.start)
+    bases: list[Basis] = [
+        (
+            Period(month_key(y - 1, m), shift_month(month, -12), "intervall"),
+            "samma månader förra mätåret",
+            None,
+        )
+    ]
+    if month != report.period.start:
+        # The year so far now minus the year so far last month is this month alone: compare
+        # only questionnaires with at least `threshold` new responses, or a move would show
+        # how a few people answered.
+        new = data.select([month], name).responses.groupby("enkat")["n"].sum()
+        enough = frozenset(str(e) for e, size in new.items() if size >= threshold)
+        bases.append((year_to_date(shift_month(month, -1)), "året hittills förra månaden", enough))
+    moves, basis = _moves(data, report, name, threshold, bases, guard)
+    heading = f"Månadsrapport för {month_name(month)}"
+    text = _monthly_text(data, report, heading, month, name, moves, basis)
+    return _package(report, text, _filename(ytd, name), pdf)
+
+
+def build_summary(
+    responses: pd.DataFrame | Dataset,
+    answers: pd.DataFrame | None,
+    period: Period,
+    *,
+    insats: str | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    forbund: str | None = None,
+    pdf: bool = True,
+    links: Sequence[LinkCounts] = (),
+    history: Sequence[HistoryRow] = (),
+    guard: ReleaseCheck | None = None,
+) -> MonthlySummary:
+    """Return the summary of any period (what /rapport sends): its answers and largest changes.
+
+    A month is compared with the month before, a measurement year (or the year so far) with
+    the same months of the year before; only questions shown in both periods are compared.
+    With no answers in the period the text says so and there are no documents.
+    """
+    data = _dataset(responses, answers)
+    name = _insats_name(data, insats)
+    report = _report(data, period, name, threshold, forbund, links, history, guard)
+    before, label = compared_with(period)
+    moves, basis = _moves(data, report, name, threshold, [(before, label, None)], guard)
+    text = _period_text(report, name, moves, basis)
+    return _package(report, text, f"indikatorer-{period.slug}{_insats_suffix(name)}", pdf)
+
+
+def compared_with(period: Period) -> tuple[Period, str]:
+    """Return the period a /rapport summary compares with, and how the text names it.
+
+    A month: the month before. A measurement year: the year before. Anything else (the year
+    so far): the same months of the year before.
+    """
+    if period.kind == "manad":
+        before = single_month(shift_month(period.start, -1))
+        return before, month_name(before.start)
+    if period.kind == "ar":
+        before = measurement_year(period.measurement_year - 1)
+        return before, before.label
+    before = Period(shift_month(period.start, -12), shift_month(period.end, -12), "intervall")
+    return before, f"samma månader förra mätåret ({before.label})"
+
+
+def _dataset(responses: pd.DataFrame | Dataset, answers: pd.DataFrame | None) -> Dataset:
+    """Return the Dataset passed, or one built from the two storage frames."""
     if isinstance(responses, Dataset):
-        data = responses
-    elif answers is None:
-        raise TypeError("build_monthly_summary needs the answers frame with the responses frame")
-    else:
-        data = Dataset(responses, answers)
-    name = insats
-    if insats is not None:
-        matches = [i for i in data.insatser if i.casefold() == insats.strip().casefold()]
-        name = matches[0] if matches else insats.strip()
-    ytd = year_to_date(month)
+        return responses
+    if answers is None:
+        raise TypeError("a summary needs the answers frame with the responses frame")
+    return Dataset(responses, answers)
+
+
+def _insats_name(data: Dataset, insats: str | None) -> str | None:
+    if insats is None:
+        return None
+    matches = [i for i in data.insatser if i.casefold() == insats.strip().casefold()]
+    return matches[0] if matches else insats.strip()
+
+
+def _report(
+    data: Dataset,
+    period: Period,
+    insats: str | None,
+    threshold: int,
+    forbund: str | None,
+    links: Sequence[LinkCounts],
+    history: Sequence[HistoryRow],
+    guard: ReleaseCheck | None,
+) -> Report:
     report = build_report(
-        data, period=ytd, insats=name, threshold=threshold, allow_unknown_insats=True,
+        data,
+        period=period,
+        insats=insats,
+        threshold=threshold,
+        allow_unknown_insats=True,
+        links=links,
+        history=history,
         guard=guard,
     )
-    moves, basis = _moves(data, report, month, name, threshold, guard)
+    return replace(report, forbund=forbund)
 
-    text = _text(data, report, month, name, moves, basis)
+
+def _package(report: Report, text: str, stem: str, pdf: bool) -> MonthlySummary:
+    """Return the summary with its documents, or with none when the period has no answers."""
+    stem = stem.removesuffix(".xlsx")
+    if not report.total_respondents:
+        return MonthlySummary(text=text, chart_png=None, chart_caption="", workbook=None,
+                              workbook_filename=f"{stem}.xlsx")
     chart_png, caption = _chart(report)
+    what = f"{report.period.label}, {_who(report).lower()}"
     return MonthlySummary(
         text=text,
         chart_png=chart_png,
         chart_caption=caption[:CAPTION_LIMIT],
         workbook=workbook_bytes(report),
-        workbook_filename=_filename(ytd, name),
+        workbook_filename=f"{stem}.xlsx",
+        workbook_caption=f"Arbetsboken med alla siffror för {what}."[:CAPTION_LIMIT],
+        pdf=pdf_bytes(report) if pdf else None,
+        pdf_filename=f"{stem}.pdf",
+        pdf_caption=f"Rapporten som PDF, {what}."[:CAPTION_LIMIT],
     )
+
+
+def _who(report: Report) -> str:
+    return "Alla insatser" if report.insats is None else f"Insatsen {report.insats}"
 
 
 def _e(text: object) -> str:
@@ -132,27 +255,39 @@ def pooled_positivt(report: Report) -> dict[tuple[int, str], tuple[int, int]]:
     return out
 
 
+def shown_positivt(report: Report) -> dict[tuple[str, int], tuple[int, int, int]]:
+    """Return (indicator, Positivt %, n) per (questionnaire, question number) shown for samtliga.
+
+    Only scale questions, and only where samtliga meets the threshold and is shown.
+    """
+    out: dict[tuple[str, int], tuple[int, int, int]] = {}
+    for q in report.questions():
+        fig = q.group("samtliga")
+        if q.kind != "scale" or fig.status != "ok" or fig.positivt is None or fig.n is None:
+            continue
+        out[(q.enkat, q.number)] = (q.indicator, fig.positivt, fig.n)
+    return out
+
+
+Basis = tuple[Period, str, "frozenset[str] | None"]
+
+
 def _moves(
     data: Dataset,
     report: Report,
-    month: str,
     insats: str | None,
     threshold: int,
+    bases: list[Basis],
     guard: ReleaseCheck | None,
 ) -> tuple[list[Move], str]:
-    now = pooled_positivt(report)
-    y, m = parse_month(report.period.start)
-    last_year = Period(month_key(y - 1, m), shift_month(month, -12), "intervall")
-    new = data.select([month], insats).responses.groupby("enkat")["n"].sum()
-    bases = [(last_year, "samma månader förra mätåret", frozenset(e for _, e in now))]
-    if month != report.period.start:
-        # The year so far now minus the year so far last month is this month alone: compare
-        # only questionnaires with at least `threshold` new responses, or a move would show
-        # how a few people answered.
-        enough = frozenset(str(e) for e, size in new.items() if size >= threshold)
-        bases.append((year_to_date(shift_month(month, -1)), "året hittills förra månaden", enough))
+    """Return the questions that moved most against the first basis with anything to compare.
+
+    A question is compared only where its samtliga figure is shown in both periods, so both
+    meet the threshold; `allowed` (None: all) limits the questionnaires.
+    """
+    now = shown_positivt(report)
     for period, label, allowed in bases:
-        before = pooled_positivt(
+        before = shown_positivt(
             build_report(
                 data,
                 period=period,
@@ -165,15 +300,14 @@ def _moves(
             )
         )
         moves = [
-            Move(ind, enkat, percent(b[0], b[1]) or 0, percent(c[0], c[1]) or 0)
-            for (ind, enkat), c in now.items()
-            if enkat in allowed
-            and (b := before.get((ind, enkat)))
-            and b[1] >= threshold
-            and c[1] >= threshold
+            Move(ind, enkat, number, b[1], c[1], b[2], c[2])
+            for (enkat, number), c in now.items()
+            for ind in (c[0],)
+            if (allowed is None or enkat in allowed)
+            and (b := before.get((enkat, number))) is not None
         ]
         if moves:
-            moves.sort(key=lambda mv: (-abs(mv.change), mv.indicator, mv.enkat))
+            moves.sort(key=lambda mv: (-abs(mv.change), mv.indicator, mv.enkat, mv.number))
             return [mv for mv in moves if mv.change][:MAX_MOVES], label
     return [], ""
 
@@ -183,24 +317,36 @@ def _short_indicator(report: Report, number: int) -> str:
     return text if len(text) <= 70 else text[:69].rsplit(" ", 1)[0] + " …"
 
 
-def _text(
-    data: Dataset,
-    report: Report,
-    month: str,
-    insats: str | None,
-    moves: list[Move],
-    basis: str,
-) -> str:
-    year = measurement_year_of(month)
-    who = "alla insatser" if insats is None else f"insatsen {insats}"
-    lines = [f"<b>Månadsrapport för {_e(month_name(month))}</b>", f"Gäller {_e(who)}.", ""]
+def _move_lines(report: Report, moves: list[Move], basis: str) -> list[str]:
+    if not moves:
+        return []
+    lines = [f"<b>Störst förändring</b> (jämfört med {_e(basis)})"]
+    for mv in moves:
+        sign = "+" if mv.change > 0 else "−"
+        lines.append(
+            f"• Indikator {mv.indicator}, {_e(short_name(mv.enkat).lower())} fråga {mv.number}: "
+            f"positiva {_e(percent_text(mv.before))} → {_e(percent_text(mv.now))} "
+            f"(n {mv.n_before} → {mv.n_now}; {sign}{abs(mv.change)} procentenheter). "
+            f"<i>{_e(_short_indicator(report, mv.indicator))}</i>"
+        )
+    return [*lines, ""]
 
-    new = data.responses[data.responses["month"] == month]
+
+def _header(report: Report, heading: str, insats: str | None) -> list[str]:
+    who = "alla insatser" if insats is None else f"insatsen {insats}"
+    lines = [f"<b>{_e(heading)}</b>"]
+    if report.forbund:
+        lines.append(_e(report.forbund))
+    return [*lines, f"Gäller {_e(who)}.", ""]
+
+
+def _new_lines(
+    data: Dataset, report: Report, months: list[str], insats: str | None
+) -> list[str]:
+    new = data.responses[data.responses["month"].isin(months)]
     if insats is not None:
         new = new[new["insats"] == insats]
-    lines.append(f"<b>Nya svar i {_e(month_name(month))}</b>")
-    if new.empty:
-        lines.append("Inga nya svar den här månaden.")
+    lines = []
     for info in report.questionnaires:
         mine = new[new["enkat"] == info.id]
         if mine.empty:
@@ -214,51 +360,104 @@ def _text(
                 parts = [*parts[:MAX_INSATSER_PER_LINE], f"{rest} till"]
             line += f" ({', '.join(parts)})"
         lines.append(line)
+    return lines
+
+
+def _positive_lines(report: Report) -> list[str]:
+    lines = []
+    for enkat in _PARTICIPANTS:
+        pooled = [v for (_, e), v in pooled_positivt(report).items() if e == enkat]
+        pos, n = sum(p for p, _ in pooled), sum(k for _, k in pooled)
+        if n:
+            lines.append(
+                f"{_e(short_name(enkat))}: {_e(percent_text(percent(pos, n)))} positiva "
+                "svar, alla frågor tillsammans."
+            )
+    return lines
+
+
+def _monthly_text(
+    data: Dataset,
+    report: Report,
+    heading: str,
+    month: str,
+    insats: str | None,
+    moves: list[Move],
+    basis: str,
+) -> str:
+    year = measurement_year_of(month)
+    lines = _header(report, heading, insats)
+    if not report.total_respondents:
+        lines.append(_no_answers(report))
+        return _fit("\n".join(lines), TEXT_LIMIT)
+    lines.append(f"<b>Nya svar i {_e(month_name(month))}</b>")
+    new = _new_lines(data, report, [month], insats)
+    lines += new or ["Inga nya svar den här månaden."]
     lines.append("")
 
     period_text = f"{month_name(report.period.start, short=True)}–{month_name(month, short=True)}"
     lines.append(f"<b>Mätåret {year} hittills</b> ({_e(period_text)})")
-    if report.total_respondents:
-        counts = ", ".join(
-            f"{_e(short_name(q.id).lower())} {number_text(q.respondents)}"
-            for q in report.questionnaires
-            if q.respondents
-        )
-        lines.append(f"{number_text(report.total_respondents)} svar: {counts}.")
-        for enkat in _PARTICIPANTS:
-            pooled = [v for (_, e), v in pooled_positivt(report).items() if e == enkat]
-            pos, n = sum(p for p, _ in pooled), sum(k for _, k in pooled)
-            if n:
-                lines.append(
-                    f"{_e(short_name(enkat))}: {_e(percent_text(percent(pos, n)))} positiva "
-                    "svar, alla frågor tillsammans."
-                )
-    else:
-        lines.append("Inga svar ännu under mätåret.")
+    counts = ", ".join(
+        f"{_e(short_name(q.id).lower())} {number_text(q.respondents)}"
+        for q in report.questionnaires
+        if q.respondents
+    )
+    lines.append(f"{number_text(report.total_respondents)} svar: {counts}.")
+    lines += _positive_lines(report)
     lines.append("")
+    lines += _move_lines(report, moves, basis)
+    lines += _few_lines(data, report, insats)
+    lines.append("Diagram, arbetsbok och rapport med hela mätåret hittills kommer här under.")
+    return _fit("\n".join(lines), TEXT_LIMIT)
 
-    if moves:
-        lines.append(f"<b>Störst förändring</b> (jämfört med {_e(basis)})")
-        for mv in moves:
-            sign = "+" if mv.change > 0 else "−"
-            lines.append(
-                f"• Indikator {mv.indicator}, {_e(short_name(mv.enkat).lower())}: positiva "
-                f"{_e(percent_text(mv.before))} → {_e(percent_text(mv.now))} "
-                f"({sign}{abs(mv.change)} procentenheter). "
-                f"<i>{_e(_short_indicator(report, mv.indicator))}</i>"
-            )
-        lines.append("")
 
-    few = _too_few(data, report, insats)
+def _period_text(report: Report, insats: str | None, moves: list[Move], basis: str) -> str:
+    label = report.period.label
+    lines = _header(report, f"Rapport för {label}", insats)
+    if not report.total_respondents:
+        lines.append(_no_answers(report))
+        return _fit("\n".join(lines), TEXT_LIMIT)
+    lines.append("<b>Svar</b>")
+    data_lines = [
+        f"{_e(short_name(q.id))}: {number_text(q.respondents)}"
+        + (f" (varav {number_text(q.partial)} avbrutna)" if q.partial else "")
+        for q in report.questionnaires
+        if q.respondents
+    ]
+    lines += data_lines
+    lines += _positive_lines(report)
+    lines.append("")
+    lines += _move_lines(report, moves, basis)
+    few = [
+        f"{_e(short_name(info.id))}: {number_text(info.respondents)} svar."
+        for info in report.questionnaires
+        if info.respondents and not shows_anything(report, info.id)
+    ]
     if few:
-        lines.append("<b>För få svar än</b>")
-        lines += few
+        lines += ["<b>För få svar</b>", *few]
         lines.append(
             f"Grupper med färre än {report.threshold} svar visas inte, så att ingen kan pekas ut."
         )
         lines.append("")
-    lines.append("Diagrammet och arbetsboken med hela mätåret hittills kommer här under.")
+    lines.append("Diagrammet, arbetsboken och rapporten som PDF kommer här under.")
     return _fit("\n".join(lines), TEXT_LIMIT)
+
+
+def _no_answers(report: Report) -> str:
+    """Return the one sentence a summary of a period without answers consists of."""
+    return f"Inga svar under {_e(report.period.label)}, så det finns ingen rapport att skicka."
+
+
+def _few_lines(data: Dataset, report: Report, insats: str | None) -> list[str]:
+    few = _too_few(data, report, insats)
+    if not few:
+        return []
+    return [
+        "<b>För få svar än</b>",
+        *few,
+        f"Grupper med färre än {report.threshold} svar visas inte, så att ingen kan pekas ut.",
+        "",
+    ]
 
 
 def _too_few(data: Dataset, report: Report, insats: str | None) -> list[str]:
@@ -296,8 +495,8 @@ def _fit(text: str, limit: int) -> str:
     return cut + "\n…"
 
 
-def _chart(report: Report) -> tuple[bytes, str]:
-    who = "Alla insatser" if report.insats is None else f"Insats: {report.insats}"
+def _chart(report: Report) -> tuple[bytes | None, str]:
+    """Return the chart of the questionnaire with most answers, or None when nothing is shown."""
     candidates = [
         q
         for q in sorted(report.questionnaires, key=lambda q: -q.respondents)
@@ -305,40 +504,13 @@ def _chart(report: Report) -> tuple[bytes, str]:
     ]
     preferred = [q for q in candidates if q.id in _PARTICIPANTS] or candidates
     if not preferred:
-        return _placeholder(report), (
-            f"Mätåret {report.period.measurement_year} hittills ({report.period.label}). {who}. "
-            "För få svar för att visa något diagram ännu."
-        )
+        return None, ""
     chosen = preferred[0]
     caption = (
-        f"{short_name(chosen.id)}, mätåret {report.period.measurement_year} hittills "
-        f"({report.period.label}): negativa, varken eller och positiva svar per fråga. {who}. "
-        "Alla enkäter finns i arbetsboken."
+        f"{short_name(chosen.id)}, {report.period.label}: negativa, varken eller och positiva "
+        f"svar per fråga. {_who(report)}. Alla enkäter finns i arbetsboken och rapporten."
     )
     return distribution_chart(report, chosen.id), caption
-
-
-def _placeholder(report: Report) -> bytes:
-    fig = new_figure(8, 2.2)
-    fig.text(
-        0.5,
-        0.62,
-        "För få svar för att visa ett diagram ännu",
-        ha="center",
-        fontsize=15,
-        fontweight="bold",
-    )
-    fig.text(
-        0.5,
-        0.35,
-        f"Mätåret {report.period.measurement_year} hittills, {report.period.label}",
-        ha="center",
-        fontsize=11,
-        color="#555555",
-    )
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
 
 
 def _slug(text: str) -> str:
@@ -346,8 +518,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "insats"
 
 
+def _insats_suffix(insats: str | None) -> str:
+    return "" if insats is None else f"-{_slug(insats)}"
+
+
 def _filename(ytd: Period, insats: str | None) -> str:
-    name = f"indikatorer-{ytd.measurement_year}-hittills-till-{ytd.end}"
-    if insats is not None:
-        name += f"-{_slug(insats)}"
-    return f"{name}.xlsx"
+    return f"indikatorer-{ytd.measurement_year}-hittills-till-{ytd.end}{_insats_suffix(insats)}"

@@ -43,8 +43,18 @@ def insats_label(report: Report) -> str:
 
 
 def title(report: Report) -> str:
-    """Return the report's title line."""
-    return f"Indikatorrapport, {report.period.label}"
+    """Return the report's title line, with the förbund when it is known."""
+    line = f"Indikatorrapport, {report.period.label}"
+    return f"{line}, {report.forbund}" if report.forbund else line
+
+
+IMPORTED = "importerad"
+
+
+def year_heading(report: Report, main: str, year: int) -> str:
+    """Return a comparison column's heading, "Positivt 2023", marked when imported."""
+    heading = f"{main} {year}"
+    return f"{heading} ({IMPORTED})" if year in report.imported_years else heading
 
 
 def _band_members() -> dict[str, dict[str, list[str]]]:
@@ -75,7 +85,14 @@ def about(report: Report) -> list[tuple[str, str]]:
     )
     bands = _band_members()
     scale_lines = []
-    for sid, name in (("frekvens", "Deltagare"), ("grad", "Personal och övriga")):
+    for sid, name in (
+        ("frekvens", "Frekvensskalan (deltagarnas frågor)"),
+        (
+            "grad",
+            "Gradskalan (personal och övriga, och deltagarfrågorna pågående 6 och avslut 6, 9 "
+            "och 10)",
+        ),
+    ):
         per = bands.get(sid, {})
         scale_lines.append(
             f"{name}: Positivt = {', '.join(per.get('positivt', []))}; "
@@ -135,6 +152,19 @@ def about(report: Report) -> list[tuple[str, str]]:
             f"Visas för samtliga i bokstavsordning och döljs om färre än {t} fick frågan. "
             "Personnummer, telefonnummer, e-postadresser, namn och adresser är maskerade.",
         ),
+        *(
+            [
+                (
+                    "Importerade siffror",
+                    "Kolumner märkta importerad visar siffror för mätår före enkätboten, "
+                    "hämtade ur förbundets tidigare publicerade rapporter (enkatbot historik "
+                    "import). De gäller hela förbundet och visas bara i rapporter för alla "
+                    "insatser.",
+                )
+            ]
+            if report.imported_years
+            else []
+        ),
         (
             "Jämförelse",
             "Positivt (Ja för ja/nej-frågor) under tidigare mätår, 1 november–31 oktober, för "
@@ -142,3 +172,97 @@ def about(report: Report) -> list[tuple[str, str]]:
             "året.",
         ),
     ]
+
+
+INTRODUCTION = (
+    "Indikatorer för finansiell samordning är ett instrument framtaget av Nationella nätverket "
+    "för samordningsförbund (NNS). Med det kan ett samordningsförbund följa sin egen "
+    "verksamhetsutveckling över tid och ge förbundet och dess parter stöd för att förbättra "
+    "samordningen av de arbetslivsinriktade rehabiliteringsinsatserna. Instrumentet har 16 "
+    "indikatorer. De mäts med enkäter till deltagare (under och efter en insats), personal, "
+    "remittenter, parternas chefsgrupp och styrelsen, utom indikator 11 som mäts genom "
+    "registerstudie. Frågorna ställs med exakt samma ord varje år så att åren går att jämföra."
+)
+"""The report's introduction to the indicators (Inledning)."""
+
+
+def document_title(report: Report) -> str:
+    """Return the document's title, e.g. "Indikatorrapport 2025" or "… november 2025"."""
+    if report.period.kind == "ar":
+        return f"Indikatorrapport {report.period.measurement_year}"
+    return "Indikatorrapport"
+
+
+def period_line(report: Report) -> str:
+    """Return "Period: …" with the period stated exactly, and the insats."""
+    label = report.period.label
+    return f"Period: {label[:1].upper()}{label[1:]}. {insats_label(report)}."
+
+
+def _numbers(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"fråga {numbers[0]}"
+    return "frågorna " + ", ".join(map(str, numbers[:-1])) + f" och {numbers[-1]}"
+
+
+def hidden_groups(report: Report, enkat: str) -> dict[str, list[int]]:
+    """Return the question numbers per group ("samtliga", "kvinnor", "män") that were hidden."""
+    out: dict[str, list[int]] = {}
+    for q in report.questions_in_questionnaire_order(enkat):
+        for g in q.groups:
+            if g.undertryckt:
+                out.setdefault(g.group, []).append(q.number)
+    return out
+
+
+def method(report: Report) -> list[str]:
+    """Return the Metod section as paragraphs, generated from the data of the period."""
+    asked = [q for q in report.questionnaires if q.respondents]
+    not_asked = [q for q in report.questionnaires if not q.respondents]
+    label = report.period.label
+    paragraphs = [
+        f"Enkätundersökningen omfattar {label}. Deltagare, personal och övriga svarar anonymt "
+        "i Telegram via en personlig länk eller QR-kod från insatsen. Ett svar sparas med "
+        "enkät, insats och månad, aldrig med namn eller Telegram-id."
+    ]
+    if not asked:
+        paragraphs.append(f"Inga enkäter besvarades under {label}.")
+        return paragraphs
+    parts = []
+    for q in asked:
+        part = f"{short_name(q.id).lower()} {number_text(q.respondents)}"
+        if q.partial:
+            part += f" (varav {number_text(q.partial)} avbrutna)"
+        parts.append(part)
+    paragraphs.append(
+        f"Under perioden ställdes {len(asked)} av de 6 enkäterna. Totalt kom "
+        f"{number_text(report.total_respondents)} svar: {', '.join(parts)}. Ett avbrutet svar "
+        "är en enkät som deltagaren slutade svara på innan den var klar; de frågor som hann "
+        "besvaras räknas."
+    )
+    if not_asked:
+        paragraphs.append(
+            "Dessa enkäter ställdes inte under perioden: "
+            + ", ".join(short_name(q.id).lower() for q in not_asked)
+            + "."
+        )
+    few = []
+    for q in asked:
+        hidden = hidden_groups(report, q.id)
+        numbers = [x.number for x in report.questions_in_questionnaire_order(q.id)]
+        if hidden.get("samtliga") == numbers:
+            few.append(f"{short_name(q.id)}: hela enkäten ({number_text(q.respondents)} svar).")
+            continue
+        for group in ("samtliga", "kvinnor", "män"):
+            if group in hidden:
+                few.append(f"{short_name(q.id)}, {group}: {_numbers(hidden[group])}.")
+    if few:
+        paragraphs.append(
+            f"För få svar för att redovisas (färre än {report.threshold}, eller siffror som "
+            "annars skulle gå att räkna fram): " + " ".join(few)
+        )
+    else:
+        paragraphs.append(
+            f"Alla grupper hade minst {report.threshold} svar, så inga siffror behövde döljas."
+        )
+    return paragraphs

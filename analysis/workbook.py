@@ -29,7 +29,7 @@ from analysis.figures import (
     YearFigure,
 )
 from analysis.formatting import FOR_FA_SVAR, INGA_SVAR, JAMFORELSE_SAKNAS, percent_text
-from analysis.texts import BAND_HEADINGS, about, insats_label, short_name, title
+from analysis.texts import BAND_HEADINGS, about, insats_label, short_name, title, year_heading
 
 FREE_TEXT_SHEET = "Fritextsvar"
 ABOUT_SHEET = "Om rapporten"
@@ -60,6 +60,9 @@ def build_workbook(report: Report) -> Workbook:
     for info in report.questionnaires:
         _questionnaire_sheet(wb, report, info)
     _free_text_sheet(wb, report)
+    _coding_sheets(wb, report)
+    if report.insatser:
+        _insats_sheet(wb, report)
     _about_sheet(wb, report)
     for ws in wb.worksheets:
         ws.page_setup.orientation = "landscape"
@@ -118,13 +121,13 @@ def _questionnaire_sheet(wb: Workbook, report: Report, info: QuestionnaireInfo) 
         "n",
         *(BAND_HEADINGS[b] for b in bands),
         "Svarsfrekvens",
-        *(f"{main} {y}" for y in years),
+        *(year_heading(report, main, y) for y in years),
     ]
     first_band, sf_col = 6, 6 + len(bands)
     last_col = len(headers)
     widths = _Widths()
 
-    ws.cell(1, 1, info.name).font = _TITLE
+    ws.cell(1, 1, f"{info.name} · {report.forbund}" if report.forbund else info.name).font = _TITLE
     ws.cell(
         2,
         1,
@@ -292,6 +295,98 @@ def _free_text_sheet(wb: Workbook, report: Report) -> None:
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A5"
+
+
+THEME_COLUMNS = ("Tema 1", "Tema 2", "Tema 3", "Kommentar")
+INSATS_SHEET = "Per insats"
+
+
+def coding_sheet_name(enkat: str, number: int) -> str:
+    """Return the name of one free-text question's sheet, e.g. "Fritext Deltagare avslut 2"."""
+    return f"Fritext {short_name(enkat)} {number}"[:31]
+
+
+def _coding_sheets(wb: Workbook, report: Report) -> None:
+    """Add a sheet per free-text question: one answer a row, theme columns left empty.
+
+    Never the answers of a group under the threshold: a hidden question's sheet says so.
+    """
+    numbers: dict[str, int] = {}
+    for ft in report.free_texts:
+        numbers[ft.enkat] = numbers.get(ft.enkat, 0) + 1
+        if not report.info(ft.enkat).respondents:
+            continue
+        ws = wb.create_sheet(coding_sheet_name(ft.enkat, numbers[ft.enkat]))
+        ws.cell(1, 1, ft.text).font = _TITLE
+        ws.cell(
+            2,
+            1,
+            f"{short_name(ft.enkat)}. {title(report)}. {insats_label(report)}. Ett svar per rad, "
+            "i bokstavsordning. Kolumnerna Tema 1–3 och Kommentar är till för era egna "
+            "temakoder.",
+        )
+        for col, header in enumerate(("Nr", "Svar", *THEME_COLUMNS), 1):
+            cell = ws.cell(4, col, header)
+            cell.font = _BOLD
+            cell.fill = _HEADER_FILL
+        if ft.undertryckt or not ft.answers:
+            note = ws.cell(5, 2, FOR_FA_SVAR if ft.undertryckt else INGA_SVAR)
+            note.font = _MUTED
+        for i, answer in enumerate(() if ft.undertryckt else ft.answers, 1):
+            ws.cell(4 + i, 1, i).alignment = Alignment(horizontal="left", vertical="top")
+            ws.cell(4 + i, 2, answer).alignment = _WRAP_TOP
+            lines = _lines(answer, 70)
+            if lines > 1:
+                ws.row_dimensions[4 + i].height = lines * LINE_HEIGHT
+        for letter, width in zip("ABCDEF", (6, 72, 16, 16, 16, 30), strict=True):
+            ws.column_dimensions[letter].width = width
+        ws.freeze_panes = "A5"
+
+
+def _insats_sheet(wb: Workbook, report: Report) -> None:
+    """Add the sheet of responses and links per insats and questionnaire."""
+    ws = wb.create_sheet(INSATS_SHEET)
+    ws.cell(1, 1, "Svar och länkar per insats").font = _TITLE
+    ws.cell(
+        2,
+        1,
+        f"{title(report)}. Länkar: de som skapades under perioden (en länk för flera räknas "
+        f"en gång per användning). Tal under {report.threshold} döljs.",
+    )
+    headers = (
+        "Insats",
+        "Enkät",
+        "Svar",
+        "Länkar utdelade",
+        "Påbörjade",
+        "Inskickade",
+        "Andel besvarade länkar",
+    )
+    for col, header in enumerate(headers, 1):
+        cell = ws.cell(3, col, header)
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+    few = f"färre än {report.threshold}"
+    for r, row in enumerate(report.insatser, 4):
+        ws.cell(r, 1, row.insats)
+        ws.cell(r, 2, short_name(row.enkat))
+        ws.cell(r, 3, few if row.hidden else row.responses)
+        if row.handed_out is not None:
+            ws.cell(r, 4, row.handed_out)
+            if row.links_hidden:
+                ws.cell(r, 5, few)
+                ws.cell(r, 6, few)
+            else:
+                ws.cell(r, 5, row.started)
+                ws.cell(r, 6, row.submitted)
+                if row.submitted is not None and row.handed_out:
+                    share = ws.cell(r, 7, row.submitted / row.handed_out)
+                    share.number_format = PERCENT_FORMAT
+    for letter, width in zip("ABCDEFG", (34, 22, 12, 12, 12, 12, 14), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.row_dimensions[3].height = 2 * LINE_HEIGHT
+    ws.freeze_panes = "A4"
 
 
 def _about_sheet(wb: Workbook, report: Report) -> None:

@@ -152,11 +152,16 @@ def confirm_delete_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def step_message(state: FlowState, show: f.ShowEffect) -> tuple[str, InlineKeyboardMarkup, bool]:
-    """Return the text, buttons and whether the text is HTML of the step `show` asks for."""
+def step_message(
+    state: FlowState, show: f.ShowEffect, forbund: str | None = None
+) -> tuple[str, InlineKeyboardMarkup, bool]:
+    """Return the text, buttons and whether the text is HTML of the step `show` asks for.
+
+    `forbund` (ENKATBOT_FORBUND) is named in the greeting when set.
+    """
     if isinstance(show, f.ShowGreeting):
         total = len(engine.asked_items(state.q, state.survey.answers))
-        return t.greeting(state.q, total), greeting_keyboard(), False
+        return t.greeting(state.q, total, forbund), greeting_keyboard(), False
     if isinstance(show, f.ShowQuestion):
         return question_text(state, show.item), question_keyboard(state, show.item), True
     if isinstance(show, f.ShowOverview):
@@ -214,7 +219,7 @@ async def _mark_answered(context: Context, chat_id: int, before: FlowState,
 
 async def _show_step(context: Context, chat_id: int, state: FlowState, show: f.ShowEffect
                      ) -> Message:
-    text, markup, is_html = step_message(state, show)
+    text, markup, is_html = step_message(state, show, deps(context).settings.forbund)
     mode = ParseMode.HTML if is_html else None
     if isinstance(show, f.ShowChangeList) and show.message_id is not None:
         # Ändra ett svar turns the overview itself into the list of questions.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
@@ -18,7 +19,18 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
-from analysis.periods import measurement_year_of, month_name
+from analysis.periods import (
+    FIRST_MONTH_OF_YEAR,
+    Period,
+    PeriodError,
+    measurement_year,
+    measurement_year_of,
+    month_key,
+    month_name,
+    month_so_far,
+    single_month,
+    year_to_date,
+)
 from bot.config import Settings
 from bot.context import BotApplication, BotData, Context, Deps, answer_query, deps
 from bot.roles import require_role
@@ -67,7 +79,7 @@ def next_run(now: datetime, settings: Settings) -> datetime:
 
 
 def build_summary_at(
-    db_path: str, month: str, insats: str | None, threshold: int
+    db_path: str, month: str, insats: str | None, threshold: int, forbund: str | None = None
 ) -> MonthlySummary:
     """Return the MonthlySummary for `month` (the year so far) from the database at `db_path`.
 
@@ -77,21 +89,74 @@ def build_summary_at(
     """
     # Imported on first use: the report's charts (matplotlib) and workbook (openpyxl) cost
     # the bot start-up time and memory, and most runs of the bot never build a report.
+    from analysis.historik import rows_from_storage
+    from analysis.insatser import link_counts_from_rows
     from analysis.ledger import release
     from analysis.loading import load_dataset
-    from analysis.periods import year_to_date
     from analysis.summary import build_monthly_summary
 
     store = Store(db_path)
     try:
-        data = load_dataset(store, year_to_date(month).months(), insats=insats)
+        ytd = year_to_date(month)
+        data = load_dataset(store, ytd.months(), insats=insats)
+        links = link_counts_from_rows(store.link_counts(ytd.start, ytd.end))
+        history = rows_from_storage(store.history_rows())
         # Every summary, scheduled or asked for, goes through the release ledger: checked
         # against all earlier releases and recorded before it is sent.
         return release(
             store,
             threshold,
             lambda guard: build_monthly_summary(
-                data, None, month, insats=insats, threshold=threshold, guard=guard
+                data,
+                None,
+                month,
+                insats=insats,
+                threshold=threshold,
+                guard=guard,
+                forbund=forbund,
+                pdf=True,
+                links=links,
+                history=history,
+            ),
+        )
+    finally:
+        store.close()
+
+
+def build_period_summary_at(
+    db_path: str, period: Period, insats: str | None, threshold: int, forbund: str | None
+) -> MonthlySummary:
+    """Return what /rapport sends for `period`, optionally for one insats.
+
+    Blocking: the bot calls it in its report process (`period_summary_off_loop`). Like
+    `build_summary_at` it reads through its own connection and goes through the ledger.
+    """
+    # Imported on first use, as in build_summary_at.
+    from analysis.historik import rows_from_storage
+    from analysis.insatser import link_counts_from_rows
+    from analysis.ledger import release
+    from analysis.loading import load_dataset
+    from analysis.summary import build_summary, compared_with
+
+    store = Store(db_path)
+    try:
+        before, _ = compared_with(period)
+        data = load_dataset(store, sorted({*period.months(), *before.months()}), insats=insats)
+        links = link_counts_from_rows(store.link_counts(period.start, period.end))
+        history = rows_from_storage(store.history_rows())
+        return release(
+            store,
+            threshold,
+            lambda guard: build_summary(
+                data,
+                None,
+                period,
+                insats=insats,
+                threshold=threshold,
+                forbund=forbund,
+                links=links,
+                history=history,
+                guard=guard,
             ),
         )
     finally:
@@ -126,17 +191,43 @@ async def summary_off_loop(
     d = deps(context)
     return await asyncio.get_running_loop().run_in_executor(
         report_pool(context.bot_data), build_summary_at,
-        str(d.service.store.path), month, insats, d.settings.threshold,
+        str(d.service.store.path), month, insats, d.settings.threshold, d.settings.forbund,
+    )
+
+
+async def period_summary_off_loop(
+    context: Context, period: Period, insats: str | None = None
+) -> MonthlySummary:
+    """Build a /rapport answer in the report process, so participants are answered meanwhile."""
+    d = deps(context)
+    return await asyncio.get_running_loop().run_in_executor(
+        report_pool(context.bot_data), build_period_summary_at,
+        str(d.service.store.path), period, insats, d.settings.threshold, d.settings.forbund,
     )
 
 
 async def send_summary(context: Context, chat_id: int,
                        summary: MonthlySummary) -> None:
-    """Send a summary as three messages: the text, the chart, the workbook."""
+    """Send a summary: the text, then the chart, the workbook and the PDF when there are any.
+
+    A period without answers is the text alone: no empty documents. Each document has a
+    caption saying what it is.
+    """
     bot = context.bot
     await bot.send_message(chat_id, summary.text, parse_mode=ParseMode.HTML)
-    await bot.send_photo(chat_id, summary.chart_png, caption=summary.chart_caption)
-    await bot.send_document(chat_id, summary.workbook, filename=summary.workbook_filename)
+    if summary.chart_png is not None:
+        await bot.send_photo(chat_id, summary.chart_png, caption=summary.chart_caption)
+    if summary.workbook is not None:
+        await bot.send_document(
+            chat_id,
+            summary.workbook,
+            filename=summary.workbook_filename,
+            caption=summary.workbook_caption,
+        )
+    if summary.pdf is not None:
+        await bot.send_document(
+            chat_id, summary.pdf, filename=summary.pdf_filename, caption=summary.pdf_caption
+        )
 
 
 async def deliver_due(context: Context, now: datetime | None = None) -> int:
@@ -188,15 +279,46 @@ def schedule(app: BotApplication, settings: Settings) -> None:
 # -- /rapport ------------------------------------------------------------------------------------
 
 
-def period_choices(today: date) -> list[tuple[str, str]]:
-    """Return (month, label) choices for /rapport: last month, this year so far, last year."""
+def local_today(settings: Settings) -> date:
+    """Return today's date where the förbund is (ENKATBOT_TIDSZON)."""
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def period_choices(today: date, years_with_answers: Iterable[int] = ()) -> list[tuple[str, str]]:
+    """Return (key, label) choices for /rapport, each a distinct period.
+
+    This month so far, last month, the measurement year so far (not in November, when it is
+    this month), and every earlier measurement year that has answers, newest first. Keys are
+    "m<YYYY-MM>", "y<YYYY-MM>" and "a<YYYY>" (see `period_of`).
+    """
+    this = f"{today.year:04d}-{today.month:02d}"
     last = previous_month(today)
-    year = measurement_year_of(last)
-    return [
-        (last, s.PERIOD_LAST_MONTH.format(month=month_name(last))),
-        (last, s.PERIOD_YEAR_SO_FAR.format(year=year)),
-        (f"{year - 1:04d}-10", s.PERIOD_LAST_YEAR.format(year=year - 1)),
+    year = measurement_year_of(this)
+    out = [
+        (f"m{this}", s.PERIOD_THIS_MONTH.format(month=month_name(this))),
+        (f"m{last}", s.PERIOD_LAST_MONTH.format(month=month_name(last))),
     ]
+    if this != month_key(year - 1, FIRST_MONTH_OF_YEAR):
+        out.append((f"y{this}", s.PERIOD_YEAR_SO_FAR.format(year=year)))
+    for earlier in sorted({y for y in years_with_answers if y < year}, reverse=True):
+        out.append((f"a{earlier}", s.PERIOD_WHOLE_YEAR.format(year=earlier)))
+    return out
+
+
+def period_of(key: str, today: date) -> Period:
+    """Return the period a /rapport key stands for; raise PeriodError for a bad key.
+
+    A month that has not ended by `today` is "so far", and so is a year so far.
+    """
+    kind, value = key[:1], key[1:]
+    this = f"{today.year:04d}-{today.month:02d}"
+    if kind == "m":
+        return month_so_far(value) if value >= this else single_month(value)
+    if kind == "y":
+        return year_to_date(value, so_far=value >= this)
+    if kind == "a" and value.isdigit():
+        return measurement_year(int(value))
+    raise PeriodError(key)
 
 
 async def on_report(update: Update, context: Context) -> None:
@@ -204,9 +326,11 @@ async def on_report(update: Update, context: Context) -> None:
     if not await require_role(update, context, "coordinator"):
         return
     assert update.effective_message is not None
+    d = deps(context)
+    years = {measurement_year_of(m) for m in d.service.store.respondent_months()}
     rows = [
-        [InlineKeyboardButton(label, callback_data=f"R:p:{month}")]
-        for month, label in period_choices(date.today())
+        [InlineKeyboardButton(label, callback_data=f"R:p:{key}")]
+        for key, label in period_choices(local_today(d.settings), years)
     ]
     await update.effective_message.reply_text(
         s.CHOOSE_PERIOD, reply_markup=InlineKeyboardMarkup(rows)
@@ -214,7 +338,7 @@ async def on_report(update: Update, context: Context) -> None:
 
 
 async def on_report_callback(update: Update, context: Context) -> None:
-    """Handle /rapport's buttons: R:p:<month> then R:i:<month>:<insats id or 0>."""
+    """Handle /rapport's buttons: R:p:<period key> then R:i:<period key>:<insats id or 0>."""
     query = update.callback_query
     chat = update.effective_chat
     assert query is not None and chat is not None
@@ -225,16 +349,17 @@ async def on_report_callback(update: Update, context: Context) -> None:
     parts = (query.data or "").split(":")
     try:
         if parts[1] == "p" and len(parts) == 3:
-            month = parts[2]
-            rows = [[InlineKeyboardButton(s.ALL_INSATSER, callback_data=f"R:i:{month}:0")]]
+            key = parts[2]
+            period_of(key, local_today(d.settings))
+            rows = [[InlineKeyboardButton(s.ALL_INSATSER, callback_data=f"R:i:{key}:0")]]
             rows += [
-                [InlineKeyboardButton(i.name, callback_data=f"R:i:{month}:{i.id}")]
+                [InlineKeyboardButton(i.name, callback_data=f"R:i:{key}:{i.id}")]
                 for i in d.service.store.list_insatser()
             ]
             await query.edit_message_text(s.CHOOSE_INSATS, reply_markup=InlineKeyboardMarkup(rows))
             return
         if parts[1] == "i" and len(parts) == 4:
-            month, insats_id = parts[2], int(parts[3])
+            period, insats_id = period_of(parts[2], local_today(d.settings)), int(parts[3])
             insats = None
             if insats_id:
                 found = d.service.store.get_insats_by_id(insats_id)
@@ -242,7 +367,7 @@ async def on_report_callback(update: Update, context: Context) -> None:
                     raise ValueError(insats_id)
                 insats = found.name
             await query.edit_message_text(s.BUILDING)
-            summary = await summary_off_loop(context, month, insats)
+            summary = await period_summary_off_loop(context, period, insats)
             await send_summary(context, chat.id, summary)
             log.info("event=report_on_demand")
             return

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError
-from enkatbot import admin, chat, rapport, run, texts
+from enkatbot import admin, chat, historik, rapport, run, texts
 from enkatbot.common import CliError
 from questionnaires.model import QuestionnaireError
 from storage import StorageError
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(sub)
     chat.register(sub)
     rapport.register(sub)
+    historik.register(sub)
     return parser
 
 

@@ -1,9 +1,9 @@
-"""`enkatbot rapport`: the indicator report for a period as csv, xlsx, png, md or html.
+"""`enkatbot rapport`: the indicator report for a period as csv, xlsx, png, md, html or pdf.
 
 The command parses its arguments, reads the responses from storage, and calls the library
 (figures, table, workbook, charts, document); progress goes to stderr one line per stage.
 
-Output by format: csv, xlsx and html are one file at --out. md is a file at --out with its
+Output by format: csv, xlsx, html and pdf are one file at --out. md is a file at --out with its
 charts in a folder beside it (``<name>-diagram/``). png writes every chart as its own file
 into the folder --out (created if missing): ``<enkät>-fordelning.png`` and, when there are
 earlier years, ``<enkät>-jamforelse.png``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,6 +22,8 @@ import pandas as pd
 
 from analysis.figures import DataError, Dataset, Report, UnknownInsatsError, build_report
 from analysis.formatting import swedish_sort_key
+from analysis.historik import HistoryRow, rows_from_storage
+from analysis.insatser import LinkCounts, link_counts_from_rows
 from analysis.ledger import LedgerBusy, ReleaseGuard, release
 from analysis.loading import load_dataset
 from analysis.periods import (
@@ -35,8 +38,15 @@ from bot.config import ConfigError
 from enkatbot.common import settings
 from storage import open_store
 
-FORMATS: tuple[str, ...] = ("md", "csv", "xlsx", "png", "html")
-_SUFFIXES = {".md": "md", ".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}
+FORMATS: tuple[str, ...] = ("md", "csv", "xlsx", "png", "html", "pdf")
+_SUFFIXES = {
+    ".md": "md",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
 
 Frames = tuple[pd.DataFrame, pd.DataFrame]
 FrameReader = Callable[[Path], "tuple[Frames, list[str]]"]
@@ -53,9 +63,10 @@ def register(subparsers: Any) -> None:
         help="indikatorrapport för en period",
         description=(
             "Skriv indikatorrapporten för ett mätår (1 nov–31 okt, namngivet efter året det "
-            "slutar), en månad eller ett intervall av månader. Format: csv, xlsx och html blir "
-            "en fil; md blir en fil med diagrammen i en mapp bredvid; png skriver ett diagram "
-            "per enkät och typ i mappen --out."
+            "slutar), en månad eller ett intervall av månader. Format: csv, xlsx, html och pdf "
+            "blir en fil; md blir en fil med diagrammen i en mapp bredvid; png skriver ett "
+            "diagram per enkät och typ i mappen --out. Förbundets namn tas från "
+            "ENKATBOT_FORBUND."
         ),
     )
     p.add_argument("--ar", type=int, metavar="ÅR", help="mätåret, t.ex. 2023 (nov 2022–okt 2023)")
@@ -66,7 +77,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--format",
         choices=FORMATS,
-        help="md, csv, xlsx, png eller html (standard: efter filändelsen i --out)",
+        help="md, csv, xlsx, png, html eller pdf (standard: efter filändelsen i --out)",
+    )
+    p.add_argument(
+        "--sammanfattning",
+        metavar="FIL",
+        help="en Markdown-fil med er egen sammanfattning, som läggs efter Metod (pdf, html, md)",
     )
     p.add_argument("--out", required=True, metavar="SÖKVÄG", help="fil, eller mapp för png")
     # SUPPRESS keeps `enkatbot --db X rapport …` working: a default here would overwrite it.
@@ -112,12 +128,14 @@ def run_rapport(
             raise RapportError(
                 f"Databasen {db} finns inte. Ange rätt fil med --db eller ENKATBOT_DB."
             )
+        summary = _summary_text(args)
         say(f"Läser svar från {db} …")
         if read_frames is None:
             data, known = read_counts(db, period, args.insats)
         else:
             (responses, answers), known = read_frames(db)
             data = Dataset(responses, answers)
+        links, history = read_links(db, period)
         say(f"Beräknar {period.label} …")
         store = open_store(db)
         try:
@@ -127,12 +145,13 @@ def run_rapport(
                 store,
                 threshold,
                 lambda guard: _report(
-                    data, period, args.insats, threshold, known, guard
+                    data, period, args.insats, threshold, known, guard, links, history
                 ),
             )
         finally:
             store.close()
-        written = write_report(report, fmt, out, say)
+        report = replace(report, forbund=current.forbund)
+        written = write_report(report, fmt, out, say, summary)
     except LedgerBusy:
         say("enkatbot rapport: Andra rapporter skapades samtidigt. Försök igen om en stund.")
         return 2
@@ -166,6 +185,31 @@ def read_store(db: Path) -> tuple[Frames, list[str]]:
     finally:
         store.close()
     return frames, names
+
+
+def read_links(db: Path, period: Period) -> tuple[list[LinkCounts], list[HistoryRow]]:
+    """Return the counters of the links made in the period, and the imported earlier years."""
+    store = open_store(db)
+    try:
+        rows = store.link_counts(period.start, period.end)
+        history = store.history_rows()
+    finally:
+        store.close()
+    return link_counts_from_rows(rows), rows_from_storage(history)
+
+
+def _summary_text(args: argparse.Namespace) -> str | None:
+    path = getattr(args, "sammanfattning", None)
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RapportError(f"Sammanfattningen {path} finns inte.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RapportError(
+            f"Kan inte läsa sammanfattningen {path}: spara den som text (UTF-8). ({exc})"
+        ) from None
 
 
 def parse_period(args: argparse.Namespace) -> Period:
@@ -219,10 +263,18 @@ def _report(
     threshold: int,
     known: Sequence[str],
     guard: ReleaseGuard | None = None,
+    links: Sequence[LinkCounts] = (),
+    history: Sequence[HistoryRow] = (),
 ) -> Report:
     try:
         return build_report(
-            data, period=period, insats=insats, threshold=threshold, guard=guard
+            data,
+            period=period,
+            insats=insats,
+            threshold=threshold,
+            guard=guard,
+            links=links,
+            history=history,
         )
     except UnknownInsatsError as exc:
         assert insats is not None
@@ -234,8 +286,17 @@ def _report(
         raise RapportError(f"Okänd insats {insats!r}. Insatser som finns: {listing}.") from None
 
 
-def write_report(report: Report, fmt: str, out: Path, say: Callable[[str], None]) -> list[Path]:
-    """Write the report in `fmt` to `out`; return the files written."""
+def write_report(
+    report: Report,
+    fmt: str,
+    out: Path,
+    say: Callable[[str], None],
+    summary: str | None = None,
+) -> list[Path]:
+    """Write the report in `fmt` to `out`; return the files written.
+
+    `summary` is the coordinator's own Markdown summary, placed after Metod in the PDF.
+    """
     # Lazy imports below: each format loads only its own writer (openpyxl, matplotlib are
     # slow to import, and the other subcommands of the same process do not need them).
     if fmt == "csv":
@@ -251,6 +312,15 @@ def write_report(report: Report, fmt: str, out: Path, say: Callable[[str], None]
         out.parent.mkdir(parents=True, exist_ok=True)
         say("Skriver arbetsbok …")
         write_workbook(report, out)
+        return [out]
+    if fmt == "pdf":
+        from analysis.pdf import write_pdf
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        say("Skriver PDF …")
+        write_pdf(report, out, summary, progress=lambda done, total: say(
+            f"Sida för indikator {done}/{total} …"
+        ))
         return [out]
 
     from analysis.charts import report_charts
@@ -280,6 +350,6 @@ def write_report(report: Report, fmt: str, out: Path, say: Callable[[str], None]
     out.parent.mkdir(parents=True, exist_ok=True)
     say("Skriver rapporten …")
     if fmt == "md":
-        return write_markdown(report, out, charts)
-    write_html(report, out, charts)
+        return write_markdown(report, out, charts, summary)
+    write_html(report, out, charts, summary)
     return [out]

@@ -111,6 +111,16 @@ class Questionnaire:
     respondents: str
     items: tuple[Item, ...]
     _by_id: Mapping[str, Item] = field(default_factory=dict, repr=False, compare=False)
+    items_since: int | None = None
+    """The first version that asked exactly these items (None: only this version is known).
+
+    A version that changed only how items are answered, say a scale, keeps every item, so the
+    respondents of earlier versions were asked each of them too."""
+
+    @property
+    def versions_with_these_items(self) -> range:
+        """Return the versions known to have asked every item of this one."""
+        return range(self.items_since or self.version, self.version + 1)
 
     def item(self, item_id: str) -> Item:
         """Return the item with this id; raise KeyError when there is none."""
@@ -228,6 +238,11 @@ def load_questionnaire(
     version = raw.get("version")
     if not isinstance(version, int) or version < 1:
         raise _fail(path, "header", "version must be a whole number ≥ 1")
+    items_since = raw.get("items_since")
+    if items_since is not None and (
+        not isinstance(items_since, int) or not 1 <= items_since <= version
+    ):
+        raise _fail(path, "header", "items_since must be a version from 1 to version")
     default_scale = raw.get("scale")
     if default_scale is not None and default_scale not in scales:
         raise _fail(path, "header", f"unknown scale {default_scale!r}")
@@ -305,6 +320,7 @@ def load_questionnaire(
         respondents=str(raw.get("respondents", qid)),
         items=tuple(items),
         _by_id=by_id,
+        items_since=items_since,
     )
 
 

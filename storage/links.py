@@ -93,6 +93,13 @@ class LinksPart(StoreBase):
                 }
                 for t in tokens
             )
+            # Each use is one invitation: a link for five people counts five.
+            self.db.execute(
+                "INSERT INTO link_count (insats_id, enkat, month, handed_out) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (insats_id, enkat, month) "
+                "DO UPDATE SET handed_out = handed_out + excluded.handed_out",
+                [ins.id, enkat, now.date().isoformat()[:7], count * uses],
+            )
         return tokens
 
     def withdraw_link(self, token: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -234,6 +234,51 @@ class ReportingPart(StoreBase):
             for (m, e, v, i, g, it, val), n in counted.items()
         ]
 
+    def link_counts(self, start_month: str, end_month: str) -> list[dict[str, object]]:
+        """Return the links made in the months, per insats and questionnaire, and their use.
+
+        Each row: insats (name), enkat, handed_out (uses handed out), started, submitted.
+        """
+        return list(
+            self.db.query(
+                "SELECT i.name AS insats, c.enkat, SUM(c.handed_out) AS handed_out, "
+                "SUM(c.started) AS started, SUM(c.submitted) AS submitted "
+                "FROM link_count c JOIN insats i ON i.id = c.insats_id "
+                "WHERE c.month BETWEEN ? AND ? GROUP BY i.name, c.enkat ORDER BY 1, 2",
+                [start_month, end_month],
+            )
+        )
+
+    # -- earlier years' published figures (enkatbot historik) ---------------------------------
+
+    def import_history(self, rows: Sequence[Mapping[str, object]], imported: str) -> None:
+        """Store earlier years' figures, replacing whatever was stored for those years.
+
+        All rows are written in one transaction, or none.
+        """
+        years = sorted({int(str(r["ar"])) for r in rows})
+        with self.transaction():
+            for year in years:
+                self.db.execute("DELETE FROM historik WHERE ar = ?", [year])
+            self.db.table("historik").insert_all({**r, "imported": imported} for r in rows)
+
+    def history_rows(self) -> list[dict[str, object]]:
+        """Return every imported row, by year, questionnaire, question and group."""
+        return list(self.db.query("SELECT * FROM historik ORDER BY ar, enkat, fraga, grupp"))
+
+    def history_years(self) -> list[tuple[int, int, str]]:
+        """Return (year, number of rows, when imported) for every imported year."""
+        return [
+            (int(r["ar"]), int(r["rows"]), str(r["imported"]))
+            for r in self.db.query(
+                "SELECT ar, COUNT(*) AS rows, MAX(imported) AS imported FROM historik "
+                "GROUP BY ar ORDER BY ar"
+            )
+        ]
+
+    def remove_history(self, year: int) -> int:
+        """Delete one imported year; return how many rows went."""
+        return self.db.execute("DELETE FROM historik WHERE ar = ?", [year]).rowcount
     def response_frames(
         self,
         *,

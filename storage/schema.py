@@ -243,6 +243,37 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE subscription;
     ALTER TABLE subscription_v7 RENAME TO subscription;
     """,
+    # 8: link counters per insats, questionnaire and month the links were made (never which
+    # link was answered), and earlier years' published figures imported from before the bot
+    """
+    CREATE TABLE link_count (
+        insats_id INTEGER NOT NULL REFERENCES insats(id),
+        enkat TEXT NOT NULL,
+        month TEXT NOT NULL,
+        handed_out INTEGER NOT NULL DEFAULT 0,
+        started INTEGER NOT NULL DEFAULT 0,
+        submitted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (insats_id, enkat, month)
+    ) WITHOUT ROWID;
+    CREATE TABLE historik (
+        ar INTEGER NOT NULL,
+        enkat TEXT NOT NULL,
+        fraga INTEGER NOT NULL,
+        grupp TEXT NOT NULL,
+        indikator INTEGER NOT NULL,
+        tillfragade INTEGER,
+        n INTEGER,
+        negativt INTEGER,
+        varken_eller INTEGER,
+        positivt INTEGER,
+        klart_positivt INTEGER,
+        ja INTEGER,
+        nej INTEGER,
+        svarsfrekvens INTEGER,
+        imported TEXT NOT NULL,
+        PRIMARY KEY (ar, enkat, fraga, grupp)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -27,8 +27,9 @@ import sqlite3
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import sqlite_utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from storage.base import StoreBase
@@ -101,6 +102,7 @@ class SessionsPart(StoreBase):
             ).rowcount
             if not claimed:
                 raise LinkTaken("link_used")
+            count_link_use(self.db, link.token_hash, "started", 1)
             self.db.execute(
                 "INSERT INTO session (chat_key, link_ref, enkat, version, insats_id, stage, "
                 "current_item, message_id, channel, answers, last_active) "
@@ -277,6 +279,11 @@ class SessionsPart(StoreBase):
                 "uses_left = uses_left + ? WHERE token_hash = ?",
                 [0 if status is not None else 1, link_hash],
             )
+            if status == "complete":
+                count_link_use(self.db, link_hash, "submitted", 1)
+            elif status is None:
+                # The use was given back: as if the link had not been started.
+                count_link_use(self.db, link_hash, "started", -1)
         if status is None:
             return
         response_id = secrets.token_hex(RESPONSE_ID_BYTES)
@@ -379,3 +386,24 @@ def scrub_unfinished(path: str | Path) -> None:
         conn.execute("PRAGMA journal_mode=DELETE")  # one file: no -wal beside the backup
     finally:
         conn.close()
+
+
+def count_link_use(
+    db: sqlite_utils.Database, token_hash: str, column: Literal["started", "submitted"], delta: int
+) -> None:
+    """Add `delta` to the counter of the link's insats, questionnaire and month of making.
+
+    Only the counter changes: no row says which link was started or submitted.
+    """
+    db.execute(
+        "INSERT INTO link_count (insats_id, enkat, month) "
+        "SELECT insats_id, enkat, substr(created, 1, 7) FROM link WHERE token_hash = ? "
+        "ON CONFLICT (insats_id, enkat, month) DO NOTHING",
+        [token_hash],
+    )
+    db.execute(
+        f"UPDATE link_count SET {column} = max(0, {column} + ?) "
+        "WHERE (insats_id, enkat, month) = "
+        "(SELECT insats_id, enkat, substr(created, 1, 7) FROM link WHERE token_hash = ?)",
+        [delta, token_hash],
+    )

@@ -377,3 +377,28 @@ def test_no_small_group_can_be_derived_from_what_is_shown(women, men, rest, thre
 def test_questionnaires_without_gender_only_hide_small_samtliga(total, threshold):
     hidden = suppressed_groups({"samtliga": total}, threshold)
     assert hidden == ({"samtliga"} if is_small(total, threshold) else set())
+
+
+def test_an_item_that_moved_to_the_degree_scale_counts_answers_from_both_versions():
+    # avslut-6 took the frequency scale in version 1 and the degree scale from version 2: the
+    # id and the bands stayed, so one report (and a year comparison) pools both.
+    f = Frames()
+    f.add("deltagare-avslut", woman(avslut_6="for_det_mesta"), version=1, times=3)
+    f.add("deltagare-avslut", woman(avslut_6="ibland"), version=1, times=1)
+    f.add("deltagare-avslut", woman(avslut_6="hog"), version=2, times=3)
+    f.add("deltagare-avslut", woman(avslut_6="lag"), version=2, times=2)
+    f.add("deltagare-avslut", woman(avslut_6="vet_inte"), version=2, times=1)
+    q = f.report().question("deltagare-avslut", 6).group("samtliga")
+    assert (q.tillfragade, q.n) == (10, 9)
+    assert (q.positivt, q.klart_positivt, q.varken_eller, q.negativt) == (67, 67, 11, 22)
+
+
+def test_version_1_respondents_were_asked_every_item_version_2_has():
+    # Version 2 changed only scales (items_since = 1): a version-1 respondent who skipped a
+    # question was still asked it, even when no version-1 respondent answered it.
+    f = Frames()
+    f.add("deltagare-avslut", woman(avslut_1="alltid"), version=1, times=6)
+    report = f.report()
+    assert report.question("deltagare-avslut", 6).group("samtliga").tillfragade == 6
+    texts = [ft for ft in report.free_texts if ft.enkat == "deltagare-avslut"]
+    assert all(ft.tillfragade == 6 for ft in texts)

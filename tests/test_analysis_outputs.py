@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 from PIL import Image
@@ -135,6 +136,8 @@ def test_workbook_has_a_sheet_per_respondent_group_free_texts_and_about(seed_rep
         "Chefsgrupp",
         "Styrelse",
         "Fritextsvar",
+        *(f"Fritext Deltagare avslut {n}" for n in (1, 2, 3)),
+        "Per insats",
         "Om rapporten",
     ]
     about = " ".join(str(c.value) for row in wb["Om rapporten"].iter_rows() for c in row if c.value)
@@ -328,7 +331,7 @@ def _fill(db: Path, responses, answers) -> None:
         {
             "response_id": a.response_id,
             "item_id": a.item_id,
-            "value": None if a.value is None else str(a.value),
+            "value": None if pd.isna(a.value) else str(a.value),
         }
         for a in answers.itertuples()
     )
@@ -476,3 +479,66 @@ def test_rapport_missing_database_is_a_clear_error(tmp_path, capsys):
 def test_rapport_needs_a_format_it_can_tell(tmp_path, seed_db, capsys):
     code, _, err = rapport(capsys, seed_db, "--ar", "2023", "--out", str(tmp_path / "rapport"))
     assert code == 2 and "--format" in err
+
+
+def test_each_free_text_question_has_a_sheet_to_code_themes_in(sample_report):
+    wb = _reopen(sample_report)
+    ws = wb["Fritext Deltagare avslut 3"]
+    assert ws["A1"].value == "Vad kunde ha varit annorlunda?"
+    assert [c.value for c in ws[4]] == ["Nr", "Svar", "Tema 1", "Tema 2", "Tema 3", "Kommentar"]
+    answers = [ws.cell(r, 2).value for r in range(5, ws.max_row + 1)]
+    ft = next(f for f in sample_report.free_texts if f.text == "Vad kunde ha varit annorlunda?"
+              and f.enkat == "deltagare-avslut")
+    assert answers == list(ft.answers) and len(answers) > 5
+    assert all(ws.cell(r, c).value is None for r in range(5, ws.max_row + 1) for c in (3, 4, 5, 6))
+
+
+def test_a_free_text_sheet_of_a_small_group_holds_no_answer(sample_frames):
+    report = build_report(*sample_frames, measurement_year(2024), insats="Kraftsamling")
+    ws = _reopen(report)["Fritext Deltagare avslut 1"]
+    assert ws["B5"].value == "För få svar för att redovisas"
+    assert ws.max_row == 5
+
+
+def test_rapport_pdf_with_forbund_summary_and_progress(tmp_path, db_path, capsys, monkeypatch):
+    from pypdf import PdfReader
+
+    from analysis.sample import generate_sample
+
+    monkeypatch.delenv("ENKATBOT_DB", raising=False)
+    monkeypatch.setenv("ENKATBOT_FORBUND", "Samordningsförbundet Provdalen")
+    _fill(db_path, *generate_sample(2))
+    summary = tmp_path / "sammanfattning.md"
+    summary.write_text("Deltagarna är **nöjda** med stödet.\n", encoding="utf-8")
+    out = tmp_path / "rapport.pdf"
+    code, _, err = rapport(
+        capsys, db_path, "--ar", "2025", "--out", str(out), "--sammanfattning", str(summary)
+    )
+    assert code == 0, err
+    assert "Skriver PDF …" in err and "Sida för indikator 16/16 …" in err
+    first = " ".join(PdfReader(out).pages[0].extract_text().split())
+    assert first.startswith("Indikatorrapport 2025 Samordningsförbundet Provdalen")
+    assert "Sammanfattning Deltagarna är nöjda med stödet." in first
+
+    code, _, err = rapport(
+        capsys, db_path, "--ar", "2025", "--out", str(out), "--sammanfattning",
+        str(tmp_path / "saknas.md"),
+    )
+    assert code == 2 and "Sammanfattningen" in err and "finns inte" in err
+
+
+def test_html_and_markdown_open_with_inledning_metod_and_the_summary(tmp_path, seed_report):
+    from analysis.document import render_html, render_markdown
+
+    summary = "# Sammanfattning\n\nDeltagarna är **nöjda** <alla>.\n\n- En punkt\n"
+    md = render_markdown(seed_report, [], "d", summary)
+    order = [md.index(h) for h in ("## Inledning", "## Metod", "## Sammanfattning",
+                                   "## Indikator 1")]
+    assert order == sorted(order)
+    assert "Period: Mätåret 2023 (nov 2022–okt 2023). Alla insatser." in md
+    assert "Under perioden ställdes 2 av de 6 enkäterna." in md
+    assert md.count("Sammanfattning") == 1
+    page = render_html(seed_report, [], summary)
+    assert "<h2>Metod</h2>" in page
+    assert "<p>Deltagarna är <strong>nöjda</strong> &lt;alla&gt;.</p>" in page
+    assert "<ul><li>En punkt</li></ul>" in page

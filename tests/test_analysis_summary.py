@@ -89,7 +89,11 @@ def test_chart_caption_and_workbook_cover_the_year_so_far(summary):
     assert "mätåret 2025 hittills" in summary.chart_caption
     assert summary.workbook_filename == "indikatorer-2025-hittills-till-2025-03.xlsx"
     wb = openpyxl.load_workbook(io.BytesIO(summary.workbook))
-    assert wb["Deltagare avslut"]["A2"].value.startswith("Nov 2024–mars 2025")
+    assert wb["Deltagare avslut"]["A2"].value.startswith(
+        "Mätåret 2025 hittills (nov 2024–mars 2025)"
+    )
+    assert summary.workbook_caption.startswith("Arbetsboken med alla siffror för mätåret 2025")
+    assert summary.pdf is None  # the scheduled summary adds the PDF only when asked
 
 
 def test_the_indicator_that_moved_most_is_named_with_its_change():
@@ -112,10 +116,11 @@ def test_the_indicator_that_moved_most_is_named_with_its_change():
     start = lines.index("Störst förändring (jämfört med samma månader förra mätåret)")
     first, second = lines[start + 1], lines[start + 2]
     assert first.startswith(
-        f"• Indikator 1, deltagare avslut: positiva 50{NBSP}% → 90{NBSP}% (+40 procentenheter)."
+        f"• Indikator 1, deltagare avslut fråga 1: positiva 50{NBSP}% → 90{NBSP}% "
+        "(n 10 → 10; +40 procentenheter)."
     )
-    assert second.startswith("• Indikator 2, deltagare avslut: positiva 100")
-    assert "(−10 procentenheter)" in second
+    assert second.startswith("• Indikator 2, deltagare avslut fråga 2: positiva 100")
+    assert "(n 10 → 10; −10 procentenheter)" in second
 
 
 def test_without_last_year_it_compares_with_last_month():
@@ -162,10 +167,12 @@ def test_an_insats_without_responses_says_so():
     summary = build_monthly_summary(*f.frames(), "2025-02", insats="Ny insats")
     text = plain(summary.text)
     assert "Gäller insatsen Ny insats." in text
-    assert "Inga nya svar den här månaden." in text and "Inga svar ännu under mätåret." in text
-    assert summary.chart_png.startswith(PNG_MAGIC)
-    assert "För få svar" in summary.chart_caption
-    assert summary.workbook_filename.endswith("-ny-insats.xlsx")
+    # One sentence, and no empty chart, workbook or PDF.
+    assert text.splitlines()[-1] == (
+        "Inga svar under mätåret 2025 hittills (nov 2024–feb 2025), så det finns ingen "
+        "rapport att skicka."
+    )
+    assert summary.chart_png is None and summary.workbook is None and summary.pdf is None
 
 
 def test_many_insatser_still_fit_in_one_message():
@@ -187,3 +194,17 @@ def test_bad_month_is_refused():
     f = Frames()
     with pytest.raises(PeriodError):
         build_monthly_summary(*f.frames(), "2025-13")
+
+
+def test_a_move_needs_the_group_shown_in_both_periods_and_says_both_n():
+    f = Frames()
+    # Question 1: shown both years (n 6 → 8). Question 2: only 3 answered last year, so it
+    # is hidden then and never compared, however much it seems to move.
+    f.add("deltagare-avslut", {"avslut-1": "aldrig", "avslut-2": "aldrig"}, month="2024-01",
+          times=3)
+    f.add("deltagare-avslut", {"avslut-1": "alltid"}, month="2024-01", times=3)
+    f.add("deltagare-avslut", {"avslut-1": "alltid", "avslut-2": "alltid"}, month="2025-01",
+          times=8)
+    text = plain(build_monthly_summary(*f.frames(), "2025-01").text)
+    assert f"fråga 1: positiva 50{NBSP}% → 100{NBSP}% (n 6 → 8; +50 procentenheter)" in text
+    assert "fråga 2:" not in text

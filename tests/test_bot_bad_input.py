@@ -107,7 +107,7 @@ def test_old_forged_and_garbage_buttons_are_ignored(bot: BotUnderTest) -> None:
     assert bot.sql("SELECT count(*) FROM link") == [(1,)]
 
     fia.tap("Ofta", current)
-    walk(fia, ["Ofta", "Ibland", "Sällan", "Aldrig", "Vet inte", "Nej"], first=4)
+    walk(fia, ["Ofta", "Ibland", "Sällan", "Inte alls", "Vet inte", "Nej"], first=4)
     walk(fia, [t.BUTTON_SKIP, t.BUTTON_SKIP, t.BUTTON_SKIP], first=10)
     shown = overview(fia)
     for data in ("goto:avslut-9", "goto:finns-inte", "a:avslut-1:aldrig", "del:no"):
@@ -147,7 +147,7 @@ def test_very_long_text_is_stored_cut_with_a_note(bot: BotUnderTest) -> None:
     bot.start()
     hugo = bot.phone(730_002_004, "Hugo")
     open_survey(hugo, bot.link())
-    walk(hugo, ["Man", *["Ibland"] * 7, "Nej"])
+    walk(hugo, ["Man", *["Ibland"] * 5, "I viss mån", "Ibland", "Nej"])
     free = question(hugo, 10, 12)
     long_text = ("Det här är en lång berättelse om stödet. " * 130)[:5000]
     # A Telegram app sends a 5000-character paste as two messages: 4096 characters, then 904.
@@ -189,7 +189,7 @@ def test_edited_messages_change_no_answer(bot: BotUnderTest) -> None:
     bot.start()
     ida = bot.phone(730_002_005, "Ingrid")
     open_survey(ida, bot.link())
-    walk(ida, ["Kvinna", *["Ofta"] * 7, "Nej"])
+    walk(ida, ["Kvinna", *["Ofta"] * 5, "I ganska hög grad", "Ofta", "Nej"])
     free = question(ida, 10, 12)
     sent = ida.send("Mitt första svar")
     wait_answered(ida, free, "Mitt första svar")
@@ -332,7 +332,7 @@ def test_pause_at_a_free_text_question_then_hej_resumes_without_answering(
     bot.start()
     nils = bot.phone(730_002_031, "Nils")
     open_survey(nils, bot.link())
-    walk(nils, ["Man", *["Ibland"] * 7, "Nej"])
+    walk(nils, ["Man", *["Ibland"] * 5, "I viss mån", "Ibland", "Nej"])
     question(nils, 10, 12)
     nils.send("/avbryt")
     nils.wait_for_text(t.PAUSED)

@@ -28,10 +28,11 @@ def pattern(i: int) -> list[str]:
     """Return participant i's answers to deltagare-pagaende; every participant's differ."""
     q = get("deltagare-pagaende")
     kon = [o.label for o in q.items[0].scale.options]  # type: ignore[union-attr]
-    frekvens = [o.label for o in q.items[1].scale.options]  # type: ignore[union-attr]
+    # Each question's own scale: question 6 takes the degree scale, the others frequency.
+    scales = [[o.label for o in it.scale.options] for it in q.items[1:8]]  # type: ignore[union-attr]
     return [
         kon[i % len(kon)],
-        *[frekvens[(i + k) % len(frekvens)] for k in range(7)],
+        *[labels[(i + k) % len(labels)] for k, labels in enumerate(scales)],
         f"Deltagare {i:02d} vill hitta ett jobb",
         t.BUTTON_SKIP if i % 3 == 0 else f"Stödet gav deltagare {i:02d} mod",
         f"Inget mer att säga från {i:02d}",

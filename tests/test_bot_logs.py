@@ -21,8 +21,8 @@ from tests.e2e import (
 pytestmark = pytest.mark.e2e
 
 ANSWERS = [
-    "Vill inte svara", "För det mesta", "Sällan", "Aldrig", "Vet inte", "Alltid", "Ibland",
-    "Ofta", "Ja", "Sällan", "Aldrig",
+    "Vill inte svara", "För det mesta", "Sällan", "Aldrig", "Vet inte", "Alltid", "I viss mån",
+    "Ofta", "Ja", "I låg grad", "Inte alls",
     "Min handläggare Birgitta Lundqvist på Arbetsförmedlingen Lidköping",
     "Jag heter Kristoffer och mitt nummer är 19850412-1234",
     "Hemlig synpunkt om praktikplatsen på Volvo",

@@ -10,12 +10,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analysis.periods import month_name
+from analysis.periods import (
+    measurement_year,
+    measurement_year_of,
+    month_name,
+    shift_month,
+    year_to_date,
+)
 from bot.config import Settings
 from bot.reports import due_date, latest_due_month
 from bot.survey import SurveyService
 from storage import open_store
-from tests.e2e import INSATS, BotUnderTest, bot_under_test
+from tests.botapi import BotMessage
+from tests.e2e import INSATS, BotUnderTest, bot_under_test, flat
 
 pytestmark = pytest.mark.e2e
 
@@ -86,6 +93,8 @@ def _expect_summary(phone, month: str) -> None:
     doc = phone.wait_for(lambda m: m.document_bytes is not None, timeout=30)
     assert doc.document_bytes.startswith(b"PK")  # an xlsx is a zip
     assert doc.document_name.endswith(".xlsx")
+    pdf = phone.wait_for(lambda m: m.document_bytes is not None, timeout=30)
+    assert pdf.document_bytes.startswith(b"%PDF") and pdf.caption
 
 
 def test_a_missed_month_is_sent_at_start_once_and_only_to_subscribed_coordinators(tmp_path):
@@ -153,10 +162,123 @@ def test_rapport_on_demand_for_coordinators_and_refused_to_others(tmp_path):
 
         cora.send("/rapport")
         cora.wait_for_text("Vilken period")
-        cora.tap(cora.last.buttons[0][0])
+        cora.tap(cora.last.buttons[1][0])  # förra månaden
         cora.wait_for_text("Alla insatser eller en")
         assert [INSATS] in cora.last.buttons
         cora.tap(INSATS)
-        _expect_summary(cora, month)
+        _expect_report(cora, f"Rapport för {month_name(month)}")
         # On demand never counts as the monthly delivery.
         assert _sent(bot, timeout=1) == []
+
+
+def _expect_report(phone, heading: str) -> BotMessage:
+    """Wait for a /rapport answer: the text headed `heading`, then chart, workbook and PDF."""
+    text = phone.wait_for(lambda m: m.text.startswith(heading), timeout=60)
+    assert text.parse_mode == "HTML"
+    photo = phone.wait_for(lambda m: m.photo_bytes is not None, timeout=30)
+    assert photo.photo_bytes.startswith(b"\x89PNG") and photo.caption
+    book = phone.wait_for(lambda m: m.document_bytes is not None, timeout=30)
+    assert book.document_name.endswith(".xlsx") and book.document_bytes.startswith(b"PK")
+    assert book.caption.startswith("Arbetsboken med alla siffror för")
+    pdf = phone.wait_for(lambda m: m.document_bytes is not None, timeout=30)
+    assert pdf.document_name.endswith(".pdf") and pdf.document_bytes.startswith(b"%PDF")
+    assert pdf.caption.startswith("Rapporten som PDF")
+    label = heading.removeprefix("Rapport för ")
+    assert label in book.caption and label in pdf.caption
+    return text
+
+
+def test_every_rapport_choice_sends_its_own_period_including_this_month(tmp_path):
+    today = datetime.now(ZoneInfo("Europe/Stockholm")).date()  # the bot's time zone
+    this = f"{today.year:04d}-{today.month:02d}"
+    last = shift_month(this, -1)
+    year = measurement_year_of(this)
+    earlier = shift_month(this, -14)  # in an earlier measurement year than last month's
+    with bot_under_test(tmp_path) as bot:
+        _fill(bot, this, count=6)
+        _fill(bot, last, count=7)
+        _fill(bot, earlier, count=8)
+        with closing(open_store(bot.db_path)) as store:
+            store.add_user(COORDINATOR, "coordinator")
+        cora = _phone(bot, COORDINATOR, "Cora")
+        bot.start(ENKATBOT_FORBUND="Samordningsförbundet Test")
+
+        cora.send("/rapport")
+        menu = cora.wait_for_text("Vilken period")
+        labels = [row[0] for row in menu.buttons]
+        expected = {
+            f"m{this}": (
+                f"Den här månaden hittills ({month_name(this)})",
+                f"Rapport för {month_name(this)} (hittills)",
+                6,
+            ),
+            f"m{last}": (
+                f"Förra månaden ({month_name(last)})",
+                f"Rapport för {month_name(last)}",
+                7,
+            ),
+            f"y{this}": (
+                f"Mätåret {year} hittills",
+                f"Rapport för {year_to_date(this, so_far=True).label}",
+                6 + (7 if measurement_year_of(last) == year else 0),
+            ),
+        }
+        for y in sorted({measurement_year_of(last), measurement_year_of(earlier)} - {year},
+                        reverse=True):
+            count = (7 if measurement_year_of(last) == y else 0) + (
+                8 if measurement_year_of(earlier) == y else 0
+            )
+            expected[f"a{y}"] = (
+                f"Hela mätåret {y}", f"Rapport för {measurement_year(y).label}", count
+            )
+        in_november = today.month == 11
+        # In November the year so far is this month: no second button sends the same report.
+        assert labels == [v[0] for k, v in expected.items() if not (in_november and k[0] == "y")]
+        headings = []
+        for key, (label, heading, count) in expected.items():
+            cora.mark()
+            if label in labels:
+                cora.tap(label, menu)
+            else:  # an old keyboard's button still works
+                cora.tap_data(menu.message_id, f"R:p:{key}")
+            cora.wait_for_text("Alla insatser eller en")
+            cora.tap("Alla insatser")
+            text = _expect_report(cora, heading)
+            shown = text.text.splitlines()
+            assert shown[1] == "Samordningsförbundet Test"
+            assert f"Deltagare avslut: {count}" in text.text
+            if label in labels:
+                headings.append(shown[0])
+            cora.send("/rapport")
+            menu = cora.wait_for_text("Vilken period")
+        assert len(set(headings)) == len(headings) == len(labels)
+
+        # The förbund's name greets participants too.
+        pia = bot.phone(730_009_001, "Pia")
+        pia.send(f"/start {bot.link()}")
+        greeting = pia.wait_for(lambda m: "Börja" in flat(m.buttons), timeout=30)
+        assert greeting.text.startswith(
+            "Hej! Det här är en kort enkät från Samordningsförbundet Test om hur du har upplevt"
+        )
+
+
+def test_a_period_without_answers_is_one_sentence_and_no_documents(tmp_path):
+    today = datetime.now(ZoneInfo("Europe/Stockholm")).date()  # the bot's time zone
+    this = f"{today.year:04d}-{today.month:02d}"
+    with bot_under_test(tmp_path) as bot:
+        _fill(bot, shift_month(this, -1), count=5)
+        with closing(open_store(bot.db_path)) as store:
+            store.add_user(COORDINATOR, "coordinator")
+        cora = _phone(bot, COORDINATOR, "Cora")
+        bot.start()
+        cora.send("/rapport")
+        cora.wait_for_text("Vilken period")
+        cora.tap(f"Den här månaden hittills ({month_name(this)})")
+        cora.wait_for_text("Alla insatser eller en")
+        cora.tap("Alla insatser")
+        text = cora.wait_for(lambda m: m.text.startswith("Rapport för"), timeout=60)
+        assert text.text.splitlines()[-1] == (
+            f"Inga svar under {month_name(this)} (hittills), så det finns ingen rapport att "
+            "skicka."
+        )
+        cora.expect_silence(3)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 PARTICIPANT_MENU = ["start", "hjalp", "integritet", "avbryt", "radera"]
 PAGAENDE = [
-    "Vill inte svara", "För det mesta", "Alltid", "Ibland", "Ofta", "Vet inte", "Sällan",
+    "Vill inte svara", "För det mesta", "Alltid", "Ibland", "Ofta", "Vet inte", "I låg grad",
     "Aldrig", "En lugn plats att vara på", t.BUTTON_SKIP, "Fler träffar i veckan",
 ]
 

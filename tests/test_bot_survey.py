@@ -24,8 +24,8 @@ from tests.e2e import (
 pytestmark = pytest.mark.e2e
 
 AVSLUT_JA = [
-    "Kvinna", "Alltid", "För det mesta", "Ofta", "Ibland", "Sällan", "Aldrig", "Vet inte",
-    "Ja", "Alltid", "Ofta",
+    "Kvinna", "Alltid", "För det mesta", "Ofta", "Ibland", "Sällan", "Inte alls", "Vet inte",
+    "Ja", "I mycket hög grad", "I ganska hög grad",
     "Att jag får plugga på distans och i min egen takt",
     t.BUTTON_SKIP,
     "Mer tid med samma handläggare",

@@ -202,12 +202,9 @@ def test_scale_labels_and_bands(instrument):
             )
 
 
-def test_each_group_gets_its_scale_and_yes_no_is_ja_nej():
-    for qid, q in load_all().items():
-        want = "frekvens" if qid in PARTICIPANTS else "grad"
+def test_yes_no_is_ja_nej():
+    for q in load_all().values():
         for it in q.items:
-            if it.type == "scale":
-                assert it.scale is not None and it.scale.id == want, f"{qid} {it.id}"
             if it.type == "yes_no":
                 assert it.scale is not None
                 assert [o.label for o in it.scale.options] == ["Ja", "Nej"]
@@ -304,3 +301,51 @@ def test_bad_toml_is_named(tmp_path):
     assert "trasig.toml" in msg
     assert "not valid TOML" in msg
     assert re.search(r"line \d+", msg), "the message should say on which line"
+
+
+def _scale_table(doc: str) -> dict[str, dict[str, set[int]]]:
+    """Return {questionnaire: {"frekvens"|"grad": item numbers}} from instrument.md's table."""
+    m = re.search(r"Which scale each participant item takes.*?\n\n(\|.*?)\n\n", doc, re.S)
+    assert m, "the table of which scale each item takes is not in the instrument document"
+    out: dict[str, dict[str, set[int]]] = {}
+    for qid, freq, degree in _table(m.group(1)):
+        numbers = {
+            sid: {int(x) for x in re.findall(r"\b\d+\b", re.sub(r"\*.*?\*", "", cell))}
+            for sid, cell in (("frekvens", freq), ("grad", degree))
+        }
+        out[qid.strip("`")] = numbers
+    return out
+
+
+@pytest.mark.parametrize("qid", QUESTIONNAIRE_IDS)
+def test_every_scale_item_takes_the_scale_the_instrument_gives(instrument, qid):
+    table = _scale_table(instrument)
+    assert set(table) == set(PARTICIPANTS)
+    assert "degree scale throughout" in instrument
+    q = load_all()[qid]
+    scale_items = {it.number: it for it in q.items if it.type == "scale"}
+    for number, it in scale_items.items():
+        if qid in table:
+            wanted = "grad" if number in table[qid]["grad"] else "frekvens"
+            assert number in table[qid][wanted], f"{qid} {number} is in neither column"
+        else:
+            wanted = "grad"
+        assert it.scale is not None and it.scale.id == wanted, (
+            f"{qid} question {number} ({it.id}) takes {it.scale and it.scale.id}, "
+            f"the instrument says {wanted}"
+        )
+    if qid in table:
+        listed = table[qid]["frekvens"] | table[qid]["grad"]
+        assert listed == set(scale_items), f"{qid}: the table lists {sorted(listed)}"
+
+
+def test_changing_an_items_scale_made_a_new_version_with_the_same_ids_and_bands():
+    qs = load_all()
+    assert qs["deltagare-pagaende"].version >= 2
+    assert qs["deltagare-avslut"].version >= 2
+    scales = {it.scale.id: it.scale for q in qs.values() for it in q.items if it.scale}
+    bands = {
+        sid: [(o.band, o.klart_positivt, o.counts) for o in scales[sid].options]
+        for sid in ("frekvens", "grad")
+    }
+    assert bands["frekvens"] == bands["grad"]

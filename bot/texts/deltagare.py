@@ -37,19 +37,25 @@ GREETING_POINTS = (
 """The promises every front end's greeting makes, in this order."""
 
 
-def greeting_intro(q: Questionnaire, question_count: int) -> tuple[str, str]:
-    """Return the greeting's first two paragraphs: what the survey is, and how long it takes."""
+def greeting_intro(
+    q: Questionnaire, question_count: int, forbund: str | None = None
+) -> tuple[str, str]:
+    """Return the greeting's first two paragraphs: what the survey is, and how long it takes.
+
+    `forbund` is the samordningsförbund's name (ENKATBOT_FORBUND), said when set.
+    """
     purpose = ENKAT_PURPOSE.get(q.id, "om stödet i insatsen")
     minutes = max(2, round(question_count * 0.4))
+    sender = f" från {forbund}" if forbund else ""
     return (
-        f"Hej! Det här är en kort enkät {purpose}.",
+        f"Hej! Det här är en kort enkät{sender} {purpose}.",
         f"Den har {question_count} frågor och tar ungefär {minutes} minuter.",
     )
 
 
-def greeting(q: Questionnaire, question_count: int) -> str:
-    """Return the first message after a valid link: purpose, time, anonymity, how to stop."""
-    hello, length = greeting_intro(q, question_count)
+def greeting(q: Questionnaire, question_count: int, forbund: str | None = None) -> str:
+    """Return the first message after a valid link: who asks, purpose, time, anonymity, stop."""
+    hello, length = greeting_intro(q, question_count, forbund)
     points = "".join(f"• {point}\n" for point in GREETING_POINTS)
     return (
         f"{hello}\n\n{length}\n\n{points}"

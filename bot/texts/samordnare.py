@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 CHOOSE_PERIOD = "Vilken period vill du se?"
-PERIOD_LAST_MONTH = "Senaste månaden ({month}) och mätåret hittills"
+PERIOD_THIS_MONTH = "Den här månaden hittills ({month})"
+PERIOD_LAST_MONTH = "Förra månaden ({month})"
 PERIOD_YEAR_SO_FAR = "Mätåret {year} hittills"
-PERIOD_LAST_YEAR = "Hela mätåret {year}"
+PERIOD_WHOLE_YEAR = "Hela mätåret {year}"
 CHOOSE_INSATS = "Alla insatser eller en?"
 ALL_INSATSER = "Alla insatser"
 BUILDING = "Jag tar fram rapporten. Det tar några sekunder …"

@@ -25,8 +25,9 @@ from web import texts as w
 pytestmark = pytest.mark.web
 
 PAGE_LIMIT = 30_000
-AVSLUT = ["Kvinna", "Alltid", "För det mesta", "Ofta", "Ibland", "Sällan", "Aldrig", "Vet inte",
-          "Ja", "Ofta", t.BUTTON_SKIP, "Ett arbete.", "Att bli lyssnad på.", "Inget."]
+AVSLUT = ["Kvinna", "Alltid", "För det mesta", "Ofta", "Ibland", "Sällan", "Inte alls",
+          "Vet inte", "Ja", "I ganska hög grad", t.BUTTON_SKIP, "Ett arbete.",
+          "Att bli lyssnad på.", "Inget."]
 
 
 def _page_types(web: InProcessWeb, person: WebParticipant) -> dict[str, Callable[[], None]]:
@@ -187,7 +188,7 @@ def test_a_whole_survey_by_keyboard_alone_with_visible_focus(web, chromium):
     def is_button(text: str) -> Callable[[dict], bool]:
         return lambda f: f["tag"] in ("BUTTON", "A") and f["text"].strip() == text
 
-    answers = ["Man", "Ofta", "Vet inte", None, "Alltid", "Ibland", "Sällan", "Aldrig",
+    answers = ["Man", "Ofta", "Vet inte", None, "Alltid", "Ibland", "I låg grad", "Aldrig",
                "Skrivet med tangentbordet.", None, "Inget."]
     try:
         page.goto(person.url)

@@ -44,10 +44,11 @@ from web import texts as w
 pytestmark = pytest.mark.e2e
 
 SKIP = t.BUTTON_SKIP
-PAGAENDE = ["Kvinna", "Alltid", "Vet inte", SKIP, "Ofta", "Ibland", "Sällan", "Aldrig",
+PAGAENDE = ["Kvinna", "Alltid", "Vet inte", SKIP, "Ofta", "Ibland", "I låg grad", "Aldrig",
             "Att få komma ut bland folk igen.", SKIP, "Mer tid med handledaren."]
-AVSLUT_JA = ["Man", "Alltid", "För det mesta", "Ofta", "Ibland", "Sällan", "Aldrig", "Vet inte",
-             "Ja", "Ofta", SKIP, "Ett jobb att gå till.", "Att någon lyssnade.", SKIP]
+AVSLUT_JA = ["Man", "Alltid", "För det mesta", "Ofta", "Ibland", "Sällan", "Inte alls",
+             "Vet inte", "Ja", "I ganska hög grad", SKIP, "Ett jobb att gå till.",
+             "Att någon lyssnade.", SKIP]
 AVSLUT_NEJ = [*AVSLUT_JA[:8], "Nej", *AVSLUT_JA[11:]]
 FORWARDED_FOR = "203.0.113.45"
 USER_AGENT = "EnkatTestbrowser/7.3 (Provtelefon)"

@@ -1,0 +1,236 @@
+"""Earlier years from before the bot: a förbund's published figures, read from CSV and checked.
+
+The file has the export's columns (`analysis.table.CSV_COLUMNS`, `undertryckt` optional) plus
+`ar`, the measurement year. Every row is checked before anything is stored: a question the
+questionnaire does not have, an indicator that is not the question's, a group the questionnaire
+is not split by, percentages that do not add up, n larger than tillfrågade, a year given twice.
+The first fault raises HistoryError naming the line.
+
+Imported figures are förbund-level: they appear beside the bot's own years in reports of all
+insatser, marked as imported, and only for a questionnaire the bot has no answers for that year.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from analysis.counting import reported_items
+from analysis.formatting import percent
+from questionnaires.model import Questionnaire
+
+REQUIRED: tuple[str, ...] = (
+    "ar",
+    "enkat",
+    "fraga",
+    "indikator",
+    "grupp",
+    "tillfragade",
+    "n",
+    "negativt",
+    "varken_eller",
+    "positivt",
+    "klart_positivt",
+    "ja",
+    "nej",
+    "svarsfrekvens",
+)
+OPTIONAL: tuple[str, ...] = ("undertryckt",)
+_NUMBERS = REQUIRED[5:]
+_PERCENTS = REQUIRED[7:]
+_GROUPS = ("samtliga", "kvinnor", "män")
+
+
+class HistoryError(ValueError):
+    """A file that cannot be imported; the Swedish message names the line and the fault."""
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One question's published figures for one group in one earlier measurement year.
+
+    Every number is None where the published report had none (hidden, or no answers).
+    """
+
+    ar: int
+    enkat: str
+    fraga: int
+    indikator: int
+    grupp: str
+    tillfragade: int | None = None
+    n: int | None = None
+    negativt: int | None = None
+    varken_eller: int | None = None
+    positivt: int | None = None
+    klart_positivt: int | None = None
+    ja: int | None = None
+    nej: int | None = None
+    svarsfrekvens: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the row as a dict with the CSV's column names (for storage)."""
+        return asdict(self)
+
+
+def _int(value: str, column: str, line: int, *, lo: int = 0, hi: int | None = None) -> int:
+    text = value.strip().rstrip("%").strip()
+    try:
+        number = int(text)
+    except ValueError:
+        raise HistoryError(
+            f"Rad {line}: {column} ska vara ett heltal, inte {value!r}. Inget importerades."
+        ) from None
+    if number < lo or (hi is not None and number > hi):
+        limits = f"mellan {lo} och {hi}" if hi is not None else f"minst {lo}"
+        raise HistoryError(f"Rad {line}: {column} ska vara {limits}, inte {number}. "
+                           "Inget importerades.")
+    return number
+
+
+def parse_history(text: str, questionnaires: Mapping[str, Questionnaire]) -> list[HistoryRow]:
+    """Return the checked rows of a history CSV; raise HistoryError at the first fault."""
+    text = text.lstrip("\ufeff")
+    sample = text[:2000]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise HistoryError(
+            f"Rad 1: kolumnerna {', '.join(missing)} saknas. Filen ska ha kolumnerna "
+            f"{', '.join(REQUIRED)}. Inget importerades."
+        )
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise HistoryError(f"Rad 1: okända kolumner {', '.join(unknown)}. Inget importerades.")
+    rows: list[HistoryRow] = []
+    seen: dict[tuple[int, str, int, str], int] = {}
+    for line, raw in enumerate(reader, start=2):
+        cells = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if not any(cells.values()):
+            continue
+        row = _row(cells, line, questionnaires)
+        key = (row.ar, row.enkat, row.fraga, row.grupp)
+        if key in seen:
+            raise HistoryError(
+                f"Rad {line}: samma år, enkät, fråga och grupp som rad {seen[key]}. "
+                "Inget importerades."
+            )
+        seen[key] = line
+        rows.append(row)
+    if not rows:
+        raise HistoryError("Filen har inga rader med siffror. Inget importerades.")
+    return rows
+
+
+def _row(
+    cells: Mapping[str, str], line: int, questionnaires: Mapping[str, Questionnaire]
+) -> HistoryRow:
+    ar = _int(cells["ar"], "ar", line, lo=2000, hi=2100)
+    enkat = cells["enkat"]
+    q = questionnaires.get(enkat)
+    if q is None:
+        raise HistoryError(
+            f"Rad {line}: okänd enkät {enkat!r}. Giltiga: {', '.join(questionnaires)}. "
+            "Inget importerades."
+        )
+    fraga = _int(cells["fraga"], "fraga", line, lo=1)
+    item = next((it for it in reported_items(q) if it.number == fraga), None)
+    if item is None:
+        raise HistoryError(
+            f"Rad {line}: {enkat} har ingen fråga {fraga}. Inget importerades."
+        )
+    indikator = _int(cells["indikator"], "indikator", line, lo=1, hi=16)
+    if indikator != item.indicator:
+        raise HistoryError(
+            f"Rad {line}: fråga {fraga} i {enkat} hör till indikator {item.indicator}, "
+            f"inte {indikator}. Inget importerades."
+        )
+    grupp = cells["grupp"].casefold()
+    allowed = _GROUPS if q.splits_by_gender else ("samtliga",)
+    if grupp not in allowed:
+        raise HistoryError(
+            f"Rad {line}: gruppen {cells['grupp']!r} finns inte för {enkat} "
+            f"(giltiga: {', '.join(allowed)}). Inget importerades."
+        )
+    numbers: dict[str, int | None] = {}
+    for column in _NUMBERS:
+        value = cells.get(column, "")
+        hi = 100 if column in _PERCENTS else None
+        numbers[column] = _int(value, column, line, hi=hi) if value else None
+    tillfragade, n = numbers["tillfragade"], numbers["n"]
+    hidden = cells.get("undertryckt", "").casefold() in ("true", "ja", "1")
+    if hidden or (tillfragade is None and n is None):
+        return HistoryRow(ar, enkat, fraga, indikator, grupp)
+    if tillfragade is None or n is None:
+        raise HistoryError(
+            f"Rad {line}: ange både tillfragade och n (eller inget av dem för en dold grupp). "
+            "Inget importerades."
+        )
+    if n > tillfragade:
+        raise HistoryError(
+            f"Rad {line}: n ({n}) är större än tillfragade ({tillfragade}). Inget importerades."
+        )
+    _check_sums(numbers, item.type == "yes_no", line)
+    expected = percent(n, tillfragade)
+    given = numbers["svarsfrekvens"]
+    if given is not None and expected is not None and abs(given - expected) > 1:
+        raise HistoryError(
+            f"Rad {line}: svarsfrekvens {given} % stämmer inte med n / tillfragade "
+            f"({n} av {tillfragade} är {expected} %). Inget importerades."
+        )
+    return HistoryRow(ar, enkat, fraga, indikator, grupp, **numbers)
+
+
+def _check_sums(numbers: Mapping[str, int | None], yes_no: bool, line: int) -> None:
+    n = numbers["n"] or 0
+    bands = ("ja", "nej") if yes_no else ("negativt", "varken_eller", "positivt")
+    other = ("negativt", "varken_eller", "positivt", "klart_positivt") if yes_no else ("ja", "nej")
+    values = [numbers[b] for b in bands]
+    if any(numbers[o] is not None for o in other):
+        kind = "ja/nej-fråga" if yes_no else "skalfråga"
+        raise HistoryError(
+            f"Rad {line}: en {kind} har inte kolumnerna {', '.join(other)}. Inget importerades."
+        )
+    if n == 0:
+        if any(v is not None for v in values):
+            raise HistoryError(f"Rad {line}: procent utan svar (n är 0). Inget importerades.")
+        return
+    if any(v is None for v in values):
+        raise HistoryError(
+            f"Rad {line}: ange {', '.join(bands)} när n är {n}. Inget importerades."
+        )
+    total = sum(v for v in values if v is not None)
+    # Each share is rounded on its own, so the sum may be 99 or 101, never further off.
+    if not 99 <= total <= 101:
+        raise HistoryError(
+            f"Rad {line}: {' + '.join(bands)} blir {total} %, inte 100 %. Inget importerades."
+        )
+    klart, positivt = numbers["klart_positivt"], numbers["positivt"]
+    if not yes_no and klart is not None and positivt is not None and klart > positivt:
+        raise HistoryError(
+            f"Rad {line}: klart_positivt ({klart} %) är större än positivt ({positivt} %). "
+            "Inget importerades."
+        )
+
+
+def rows_from_storage(rows: Sequence[Mapping[str, object]]) -> list[HistoryRow]:
+    """Return HistoryRows from the storage's historik rows."""
+    names = [f for f in HistoryRow.__dataclass_fields__]
+    out = []
+    for r in rows:
+        values = {k: r.get(k) for k in names}
+        out.append(
+            HistoryRow(
+                **{
+                    k: (None if v is None else (str(v) if k in ("enkat", "grupp") else int(str(v))))
+                    for k, v in values.items()
+                }  # type: ignore[arg-type]
+            )
+        )
+    return out

@@ -1,0 +1,98 @@
+"""`enkatbot historik`: import, list and remove earlier years' published figures.
+
+A förbund that measured before the bot keeps its earlier years in year comparisons: `import`
+reads a CSV with the export's columns plus `ar`, checks every row (nothing is stored when one
+row is wrong) and stores the figures, replacing any earlier import of the same years.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from analysis.historik import REQUIRED, HistoryError, parse_history
+from enkatbot.common import CliError, open_db
+from questionnaires.model import load_all
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Check and store a history CSV."""
+    path = Path(args.fil)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"Filen {path} finns inte.") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: spara filen som CSV med teckenkodningen UTF-8.") from None
+    try:
+        rows = parse_history(text, load_all())
+    except HistoryError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    store = open_db(args)
+    try:
+        store.import_history([r.as_dict() for r in rows], datetime.now(UTC).date().isoformat())
+    finally:
+        store.close()
+    years = sorted({r.ar for r in rows})
+    print(
+        f"Importerade {len(rows)} rader för mätår {', '.join(map(str, years))}. De visas som "
+        "importerade siffror i jämförelser mellan åren."
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List the imported years."""
+    store = open_db(args)
+    try:
+        years = store.history_years()
+    finally:
+        store.close()
+    if not years:
+        print("Inga importerade år. Importera med: enkatbot historik import FIL")
+    for year, rows, imported in years:
+        print(f"{year}\t{rows} rader\timporterade {imported}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove one imported year."""
+    store = open_db(args)
+    try:
+        removed = store.remove_history(args.ar)
+    finally:
+        store.close()
+    if not removed:
+        raise CliError(f"Det finns inga importerade siffror för mätåret {args.ar}.")
+    print(f"Tog bort {removed} importerade rader för mätåret {args.ar}.")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `historik import|list|remove` to the subcommands."""
+    hist = sub.add_parser(
+        "historik",
+        help="tidigare års publicerade siffror",
+        description="Importera, visa och ta bort tidigare års siffror från före enkätboten.",
+    )
+    hist_sub = hist.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
+    p = hist_sub.add_parser(
+        "import",
+        help="importera en CSV-fil",
+        description=(
+            "Läs ett tidigare års publicerade siffror ur en CSV-fil med kolumnerna "
+            f"{', '.join(REQUIRED)} (som rapportens CSV-export, plus ar). Varje rad "
+            "kontrolleras; är en rad fel importeras ingenting."
+        ),
+    )
+    p.add_argument("fil", metavar="FIL")
+    p.set_defaults(func=cmd_import)
+    p = hist_sub.add_parser("list", help="visa importerade år", description="Visa importerade år.")
+    p.set_defaults(func=cmd_list)
+    p = hist_sub.add_parser(
+        "remove", help="ta bort ett importerat år", description="Ta bort ett importerat mätår."
+    )
+    p.add_argument("--ar", type=int, required=True, metavar="ÅR")
+    p.set_defaults(func=cmd_remove)
