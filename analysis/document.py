@@ -66,7 +66,7 @@ def question_table(report: Report, q: QuestionFigures) -> tuple[list[str], list[
         "n",
         *bands,
         "Svarsfrekvens",
-        *(year_heading(report, main, y) for y in report.comparison_years),
+        *(year_heading(main, y, [q]) for y in report.comparison_years),
     ]
     rows = []
     for fig in q.groups:

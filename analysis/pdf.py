@@ -161,7 +161,7 @@ def _columns(report: Report, q: QuestionFigures) -> list[_Column]:
         _Column("n", 8),
         *bands,
         _Column("Svarsfrekvens", 17.5),
-        *(_Column(year_heading(report, main, y), 12) for y in report.comparison_years),
+        *(_Column(year_heading(main, y, [q]), 12) for y in report.comparison_years),
     ]
 
 

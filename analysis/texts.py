@@ -6,9 +6,9 @@ the same thing in the same plain Swedish.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from analysis.figures import Report
+from analysis.figures import QuestionFigures, Report
 from analysis.formatting import number_text
 from questionnaires import model
 
@@ -51,10 +51,14 @@ def title(report: Report) -> str:
 IMPORTED = "importerad"
 
 
-def year_heading(report: Report, main: str, year: int) -> str:
-    """Return a comparison column's heading, "Positivt 2023", marked when imported."""
+def year_heading(main: str, year: int, questions: Iterable[QuestionFigures]) -> str:
+    """Return a comparison column's heading, "Positivt 2023", marked when imported.
+
+    Marked when any of the `questions` under the column shows an imported figure that year.
+    """
     heading = f"{main} {year}"
-    return f"{heading} ({IMPORTED})" if year in report.imported_years else heading
+    imported = any(y.imported for q in questions for y in q.comparison if y.year == year)
+    return f"{heading} ({IMPORTED})" if imported else heading
 
 
 def _band_members() -> dict[str, dict[str, list[str]]]:

@@ -121,7 +121,7 @@ def _questionnaire_sheet(wb: Workbook, report: Report, info: QuestionnaireInfo) 
         "n",
         *(BAND_HEADINGS[b] for b in bands),
         "Svarsfrekvens",
-        *(year_heading(report, main, y) for y in years),
+        *(year_heading(main, y, questions) for y in years),
     ]
     first_band, sf_col = 6, 6 + len(bands)
     last_col = len(headers)

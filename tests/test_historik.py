@@ -16,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from analysis.document import question_table
 from analysis.figures import build_report
 from analysis.historik import rows_from_storage
 from analysis.periods import measurement_year
@@ -147,3 +148,18 @@ def test_a_wrong_row_is_named_and_nothing_is_imported(tmp_path, db, capsys, line
     assert "Inget importerades." in err
     assert cli(capsys, db, "historik", "list")[1].startswith("Inga importerade år")
 
+
+
+def test_only_columns_holding_imported_figures_are_marked_imported():
+    # The bot has its own 2023 avslut answers; pågående 2023 exists only in the import.
+    rows = list(csv.DictReader(DATA.open(encoding="utf-8")))
+    history = rows_from_storage([{k: (v or None) for k, v in r.items()} for r in rows])
+    responses, answers = generate_sample(6, years=(2023, 2024))
+    responses = responses[~((responses["enkat"] == "deltagare-pagaende")
+                            & (responses["month"] < "2023-11"))]
+    report = build_report(responses, answers, measurement_year(2024), history=history)
+    avslut, _ = question_table(report, report.question("deltagare-avslut", 1))
+    pagaende, _ = question_table(report, report.question("deltagare-pagaende", 1))
+    assert "Positivt 2023" in avslut
+    assert "Positivt 2023 (importerad)" in pagaende
+    assert report.question("deltagare-avslut", 1).earlier()[0].imported is False
