@@ -281,4 +281,7 @@ def test_a_period_without_answers_is_one_sentence_and_no_documents(tmp_path):
             f"Inga svar under {month_name(this)} (hittills), så det finns ingen rapport att "
             "skicka."
         )
-        cora.expect_silence(3)
+        # No chart, workbook or PDF: the next command's answer is the next thing the bot says.
+        cora.expect_nothing_before(
+            lambda: cora.send("/rapport"), lambda m: "Vilken period" in m.text, timeout=30
+        )

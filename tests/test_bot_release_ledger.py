@@ -155,12 +155,13 @@ def test_the_phone_never_receives_two_tables_that_subtract_to_a_few_people(tmp_p
         # The monthly summary arrives by itself: the year so far through this month, all.
         received = [_read(next_workbook(), now, None)]
 
-        # /rapport, each time with a button forged to ask for any month and insats.
+        # /rapport, each time with a button forged to ask for the year so far through any month
+        # and any insats.
         for month, insats, name in ((before, 0, None), (now, insats_id, INSATS),
                                     (before, insats_id, INSATS)):
             cora.send("/rapport")
             menu = cora.wait_for_text("Vilken period")
-            cora.tap_data(menu.message_id, f"R:i:{month}:{insats}")
+            cora.tap_data(menu.message_id, f"R:i:y{month}:{insats}")  # the year so far
             received.append(_read(next_workbook(), month, name))
 
     assert _leaks(received) == []
