@@ -62,10 +62,15 @@ class SlidingWindow:
         self._in_flight = 0
         self._finished: deque[float] = deque()
         self._changed = asyncio.Condition()
+        self._turn = asyncio.Lock()
 
     async def acquire(self) -> None:
-        """Wait until one more call fits in the window, then take its place."""
-        async with self._changed:
+        """Wait until one more call fits in the window, then take its place.
+
+        Callers get their places in the order they asked (asyncio.Lock is first come, first
+        served), so under load no one waits much longer than the others.
+        """
+        async with self._turn, self._changed:
             while True:
                 now = time.monotonic()
                 while self._finished and now - self._finished[0] >= self.period:
