@@ -390,7 +390,7 @@ def main() -> int:
         rows.append(
             f"| longest reply gap during /rapport ({answers:,} answers, {duration:.1f} s) | "
             f"{during * 1000:.0f} ms | {before * 1000:.0f} ms without | "
-            f"+{(during - before) * 1000:.0f} ms | ≤ +{MAX_GAP_EXTRA * 1000:.0f} ms | "
+            f"{(during - before) * 1000:+.0f} ms | ≤ +{MAX_GAP_EXTRA * 1000:.0f} ms | "
             f"{'ok' if ok else 'MISSED'} |"
         )
         if not ok:
