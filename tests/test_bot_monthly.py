@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 COORDINATOR = 501
 STAFF = 502
 LATE_COORDINATOR = 504
-STRANGER = 505
+STRANGER = 730_000_505
 
 
 def _due_month() -> str:
