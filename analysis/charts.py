@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from analysis.figures import GROUP_LABELS, GroupFigures, Report
-from analysis.formatting import FOR_FA_SVAR, INGA_SVAR, JAMFORELSE_SAKNAS, percent_text
-from analysis.texts import insats_label, short_name
+from analysis.formatting import percent_text
+from analysis.texts import FOR_FA_SVAR, INGA_SVAR, JAMFORELSE_SAKNAS, insats_label, short_name
 
 COLOURS = {
     "negativt": "#D55E00",

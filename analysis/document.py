@@ -16,16 +16,13 @@ from pathlib import Path
 
 from analysis.charts import Chart
 from analysis.figures import GROUP_LABELS, GroupFigures, QuestionFigures, Report, YearFigure
-from analysis.formatting import (
+from analysis.formatting import number_text, percent_text
+from analysis.texts import (
     FOR_FA_SVAR,
     INGA_SVAR,
+    INTRODUCTION,
     JAMFORELSE_SAKNAS,
     REGISTERSTUDIE,
-    number_text,
-    percent_text,
-)
-from analysis.texts import (
-    INTRODUCTION,
     about,
     insats_label,
     method,

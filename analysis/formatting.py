@@ -8,11 +8,6 @@ from babel.numbers import format_decimal, format_percent
 
 LOCALE = "sv_SE"
 
-INGA_SVAR = "Inga svar"
-FOR_FA_SVAR = "För få svar för att redovisas"
-JAMFORELSE_SAKNAS = "jämförelse saknas"
-REGISTERSTUDIE = "Mäts genom registerstudie"
-
 
 _SWEDISH_ORDER = str.maketrans(
     {"å": "z\x01", "ä": "z\x02", "æ": "z\x02", "ö": "z\x03", "ø": "z\x03"}

@@ -27,17 +27,14 @@ from fpdf import FPDF
 
 from analysis.charts import COLOURS, TEXT_ON
 from analysis.figures import GROUP_LABELS, GroupFigures, QuestionFigures, Report, YearFigure
-from analysis.formatting import (
-    FOR_FA_SVAR,
-    INGA_SVAR,
-    JAMFORELSE_SAKNAS,
-    REGISTERSTUDIE,
-    number_text,
-    percent_text,
-)
+from analysis.formatting import number_text, percent_text
 from analysis.insatser import InsatsRow
 from analysis.texts import (
+    FOR_FA_SVAR,
+    INGA_SVAR,
     INTRODUCTION,
+    JAMFORELSE_SAKNAS,
+    REGISTERSTUDIE,
     about,
     document_title,
     insats_label,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from analysis import texts as tx
 from analysis.charts import distribution_chart, shows_anything
 from analysis.counting import group_sizes
 from analysis.figures import DEFAULT_THRESHOLD, Dataset, ReleaseCheck, Report, build_report
@@ -111,7 +112,7 @@ def build_monthly_summary(
     bases: list[Basis] = [
         (
             Period(month_key(y - 1, m), shift_month(month, -12), "intervall"),
-            "samma månader förra mätåret",
+            tx.SUMMARY_SAME_MONTHS_LAST_YEAR,
             None,
         )
     ]
@@ -121,9 +122,10 @@ def build_monthly_summary(
         # how a few people answered.
         new = data.select([month], name).responses.groupby("enkat")["n"].sum()
         enough = frozenset(str(e) for e, size in new.items() if size >= threshold)
-        bases.append((year_to_date(shift_month(month, -1)), "året hittills förra månaden", enough))
+        last_month = year_to_date(shift_month(month, -1))
+        bases.append((last_month, tx.SUMMARY_YEAR_SO_FAR_LAST_MONTH, enough))
     moves, basis = _moves(data, report, name, threshold, bases, guard)
-    heading = f"Månadsrapport för {month_name(month)}"
+    heading = tx.SUMMARY_MONTHLY_HEADING.format(month=month_name(month))
     text = _monthly_text(data, report, heading, month, name, moves, basis)
     return _package(report, text, _filename(ytd, name), pdf)
 
@@ -169,7 +171,7 @@ def compared_with(period: Period) -> tuple[Period, str]:
         before = measurement_year(period.measurement_year - 1)
         return before, before.label
     before = Period(shift_month(period.start, -12), shift_month(period.end, -12), "intervall")
-    return before, f"samma månader förra mätåret ({before.label})"
+    return before, tx.SUMMARY_SAME_MONTHS_LAST_YEAR_OF.format(period=before.label)
 
 
 def _dataset(responses: pd.DataFrame | Dataset, answers: pd.DataFrame | None) -> Dataset:
@@ -218,22 +220,18 @@ def _package(report: Report, text: str, stem: str, pdf: bool) -> MonthlySummary:
         return MonthlySummary(text=text, chart_png=None, chart_caption="", workbook=None,
                               workbook_filename=f"{stem}.xlsx")
     chart_png, caption = _chart(report)
-    what = f"{report.period.label}, {_who(report).lower()}"
+    what = f"{report.period.label}, {tx.summary_who(report.insats)}"
     return MonthlySummary(
         text=text,
         chart_png=chart_png,
         chart_caption=caption[:CAPTION_LIMIT],
         workbook=workbook_bytes(report),
         workbook_filename=f"{stem}.xlsx",
-        workbook_caption=f"Arbetsboken med alla siffror för {what}."[:CAPTION_LIMIT],
+        workbook_caption=tx.SUMMARY_WORKBOOK_CAPTION.format(what=what)[:CAPTION_LIMIT],
         pdf=pdf_bytes(report) if pdf else None,
         pdf_filename=f"{stem}.pdf",
-        pdf_caption=f"Rapporten som PDF, {what}."[:CAPTION_LIMIT],
+        pdf_caption=tx.SUMMARY_PDF_CAPTION.format(what=what)[:CAPTION_LIMIT],
     )
-
-
-def _who(report: Report) -> str:
-    return "Alla insatser" if report.insats is None else f"Insatsen {report.insats}"
 
 
 def _e(text: object) -> str:
@@ -320,24 +318,30 @@ def _short_indicator(report: Report, number: int) -> str:
 def _move_lines(report: Report, moves: list[Move], basis: str) -> list[str]:
     if not moves:
         return []
-    lines = [f"<b>Störst förändring</b> (jämfört med {_e(basis)})"]
+    lines = [tx.SUMMARY_MOVES_HEADING.format(basis=_e(basis))]
     for mv in moves:
-        sign = "+" if mv.change > 0 else "−"
         lines.append(
-            f"• Indikator {mv.indicator}, {_e(short_name(mv.enkat).lower())} fråga {mv.number}: "
-            f"positiva {_e(percent_text(mv.before))} → {_e(percent_text(mv.now))} "
-            f"(n {mv.n_before} → {mv.n_now}; {sign}{abs(mv.change)} procentenheter). "
-            f"<i>{_e(_short_indicator(report, mv.indicator))}</i>"
+            tx.SUMMARY_MOVE.format(
+                indicator=mv.indicator,
+                enkat=_e(short_name(mv.enkat).lower()),
+                number=mv.number,
+                before=_e(percent_text(mv.before)),
+                now=_e(percent_text(mv.now)),
+                n_before=mv.n_before,
+                n_now=mv.n_now,
+                sign="+" if mv.change > 0 else "−",
+                change=abs(mv.change),
+                indicator_text=_e(_short_indicator(report, mv.indicator)),
+            )
         )
     return [*lines, ""]
 
 
 def _header(report: Report, heading: str, insats: str | None) -> list[str]:
-    who = "alla insatser" if insats is None else f"insatsen {insats}"
     lines = [f"<b>{_e(heading)}</b>"]
     if report.forbund:
         lines.append(_e(report.forbund))
-    return [*lines, f"Gäller {_e(who)}.", ""]
+    return [*lines, tx.SUMMARY_APPLIES_TO.format(who=_e(tx.summary_who(insats))), ""]
 
 
 def _new_lines(
@@ -351,13 +355,16 @@ def _new_lines(
         mine = new[new["enkat"] == info.id]
         if mine.empty:
             continue
-        line = f"{_e(short_name(info.id))}: {number_text(int(mine['n'].sum()))}"
+        line = tx.SUMMARY_COUNT.format(
+            enkat=_e(short_name(info.id)), n=number_text(int(mine["n"].sum()))
+        )
         if insats is None:
             per = mine.groupby("insats")["n"].sum().sort_values(ascending=False)
             parts = [f"{_e(i)} {number_text(int(c))}" for i, c in per.items()]
             if len(parts) > MAX_INSATSER_PER_LINE:
                 rest = len(parts) - MAX_INSATSER_PER_LINE
-                parts = [*parts[:MAX_INSATSER_PER_LINE], f"{rest} till"]
+                more = tx.SUMMARY_MORE_INSATSER.format(rest=rest)
+                parts = [*parts[:MAX_INSATSER_PER_LINE], more]
             line += f" ({', '.join(parts)})"
         lines.append(line)
     return lines
@@ -370,8 +377,9 @@ def _positive_lines(report: Report) -> list[str]:
         pos, n = sum(p for p, _ in pooled), sum(k for _, k in pooled)
         if n:
             lines.append(
-                f"{_e(short_name(enkat))}: {_e(percent_text(percent(pos, n)))} positiva "
-                "svar, alla frågor tillsammans."
+                tx.SUMMARY_POSITIVE.format(
+                    enkat=_e(short_name(enkat)), percent=_e(percent_text(percent(pos, n)))
+                )
             )
     return lines
 
@@ -390,37 +398,38 @@ def _monthly_text(
     if not report.total_respondents:
         lines.append(_no_answers(report))
         return _fit("\n".join(lines), TEXT_LIMIT)
-    lines.append(f"<b>Nya svar i {_e(month_name(month))}</b>")
+    lines.append(tx.SUMMARY_NEW_HEADING.format(month=_e(month_name(month))))
     new = _new_lines(data, report, [month], insats)
-    lines += new or ["Inga nya svar den här månaden."]
+    lines += new or [tx.SUMMARY_NO_NEW]
     lines.append("")
 
     period_text = f"{month_name(report.period.start, short=True)}–{month_name(month, short=True)}"
-    lines.append(f"<b>Mätåret {year} hittills</b> ({_e(period_text)})")
+    lines.append(tx.SUMMARY_YEAR_SO_FAR_HEADING.format(year=year, months=_e(period_text)))
     counts = ", ".join(
         f"{_e(short_name(q.id).lower())} {number_text(q.respondents)}"
         for q in report.questionnaires
         if q.respondents
     )
-    lines.append(f"{number_text(report.total_respondents)} svar: {counts}.")
+    total = number_text(report.total_respondents)
+    lines.append(tx.SUMMARY_TOTAL.format(total=total, counts=counts))
     lines += _positive_lines(report)
     lines.append("")
     lines += _move_lines(report, moves, basis)
     lines += _few_lines(data, report, insats)
-    lines.append("Diagram, arbetsbok och rapport med hela mätåret hittills kommer här under.")
+    lines.append(tx.SUMMARY_MONTHLY_DOCUMENTS)
     return _fit("\n".join(lines), TEXT_LIMIT)
 
 
 def _period_text(report: Report, insats: str | None, moves: list[Move], basis: str) -> str:
     label = report.period.label
-    lines = _header(report, f"Rapport för {label}", insats)
+    lines = _header(report, tx.SUMMARY_PERIOD_HEADING.format(period=label), insats)
     if not report.total_respondents:
         lines.append(_no_answers(report))
         return _fit("\n".join(lines), TEXT_LIMIT)
-    lines.append("<b>Svar</b>")
+    lines.append(tx.SUMMARY_ANSWERS_HEADING)
     data_lines = [
-        f"{_e(short_name(q.id))}: {number_text(q.respondents)}"
-        + (f" (varav {number_text(q.partial)} avbrutna)" if q.partial else "")
+        tx.SUMMARY_COUNT.format(enkat=_e(short_name(q.id)), n=number_text(q.respondents))
+        + (tx.SUMMARY_COUNT_PARTIAL.format(partial=number_text(q.partial)) if q.partial else "")
         for q in report.questionnaires
         if q.respondents
     ]
@@ -429,23 +438,21 @@ def _period_text(report: Report, insats: str | None, moves: list[Move], basis: s
     lines.append("")
     lines += _move_lines(report, moves, basis)
     few = [
-        f"{_e(short_name(info.id))}: {number_text(info.respondents)} svar."
+        tx.SUMMARY_TOO_FEW.format(enkat=_e(short_name(info.id)), n=number_text(info.respondents))
         for info in report.questionnaires
         if info.respondents and not shows_anything(report, info.id)
     ]
     if few:
-        lines += ["<b>För få svar</b>", *few]
-        lines.append(
-            f"Grupper med färre än {report.threshold} svar visas inte, så att ingen kan pekas ut."
-        )
+        lines += [tx.SUMMARY_TOO_FEW_HEADING, *few]
+        lines.append(tx.SUMMARY_SMALL_GROUPS.format(threshold=report.threshold))
         lines.append("")
-    lines.append("Diagrammet, arbetsboken och rapporten som PDF kommer här under.")
+    lines.append(tx.SUMMARY_PERIOD_DOCUMENTS)
     return _fit("\n".join(lines), TEXT_LIMIT)
 
 
 def _no_answers(report: Report) -> str:
     """Return the one sentence a summary of a period without answers consists of."""
-    return f"Inga svar under {_e(report.period.label)}, så det finns ingen rapport att skicka."
+    return tx.SUMMARY_NO_ANSWERS.format(period=_e(report.period.label))
 
 
 def _few_lines(data: Dataset, report: Report, insats: str | None) -> list[str]:
@@ -453,9 +460,9 @@ def _few_lines(data: Dataset, report: Report, insats: str | None) -> list[str]:
     if not few:
         return []
     return [
-        "<b>För få svar än</b>",
+        tx.SUMMARY_TOO_FEW_YET_HEADING,
         *few,
-        f"Grupper med färre än {report.threshold} svar visas inte, så att ingen kan pekas ut.",
+        tx.SUMMARY_SMALL_GROUPS.format(threshold=report.threshold),
         "",
     ]
 
@@ -464,7 +471,11 @@ def _too_few(data: Dataset, report: Report, insats: str | None) -> list[str]:
     out = []
     for info in report.questionnaires:
         if info.respondents and not shows_anything(report, info.id):
-            out.append(f"{_e(short_name(info.id))}: {number_text(info.respondents)} svar hittills.")
+            out.append(
+                tx.SUMMARY_TOO_FEW_YET.format(
+                    enkat=_e(short_name(info.id)), n=number_text(info.respondents)
+                )
+            )
     if insats is None:
         ytd = data.responses[data.responses["month"].isin(report.period.months())]
         ytd = ytd[ytd["enkat"].isin(_PARTICIPANTS)]
@@ -480,9 +491,8 @@ def _too_few(data: Dataset, report: Report, insats: str | None) -> list[str]:
             shown = parts[:MAX_INSATSER_PER_LINE]
             more = len(parts) - len(shown)
             out.append(
-                "Insatser med få deltagarsvar: "
-                + ", ".join(shown)
-                + (f" och {more} till." if more else ".")
+                (tx.SUMMARY_FEW_PARTICIPANTS_MORE if more else tx.SUMMARY_FEW_PARTICIPANTS)
+                .format(insatser=", ".join(shown), more=more)
             )
     return out
 
@@ -506,9 +516,10 @@ def _chart(report: Report) -> tuple[bytes | None, str]:
     if not preferred:
         return None, ""
     chosen = preferred[0]
-    caption = (
-        f"{short_name(chosen.id)}, {report.period.label}: negativa, varken eller och positiva "
-        f"svar per fråga. {_who(report)}. Alla enkäter finns i arbetsboken och rapporten."
+    caption = tx.SUMMARY_CHART_CAPTION.format(
+        enkat=short_name(chosen.id),
+        period=report.period.label,
+        who=tx.summary_who(report.insats, first=True),
     )
     return distribution_chart(report, chosen.id), caption
 

@@ -7,10 +7,21 @@ the same thing in the same plain Swedish.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from analysis.figures import QuestionFigures, Report
 from analysis.formatting import number_text
 from questionnaires import model
+
+if TYPE_CHECKING:
+    # Only for annotations: the texts stay importable without pandas (the bot's start-up).
+    from analysis.figures import QuestionFigures, Report
+
+INGA_SVAR = "Inga svar"
+FOR_FA_SVAR = "För få svar för att redovisas"
+JAMFORELSE_SAKNAS = "jämförelse saknas"
+REGISTERSTUDIE = "Mäts genom registerstudie"
+YEAR_SO_FAR = "Mätåret {year} hittills"
+WHOLE_YEAR = "Hela mätåret {year}"
 
 SHORT_NAMES: Mapping[str, str] = {
     "deltagare-pagaende": "Deltagare pågående",
@@ -143,14 +154,14 @@ def about(report: Report) -> list[tuple[str, str]]:
             "inte svarade, räknas bara i Samtliga.",
         ),
         (
-            "För få svar för att redovisas",
+            FOR_FA_SVAR,
             f"Vi visar inga siffror för en grupp med färre än {t} svar. Vi döljer också siffror "
             "som annars skulle gå att räkna fram, till exempel genom att dra kvinnor och män "
             "från samtliga, eller genom att jämföra med en rapport som redan har lämnats ut "
             "(förra månadens, eller den för alla insatser). Då döljs hela gruppens rad, även "
             "antalen.",
         ),
-        ("Inga svar", "Ingen svarade på frågan under perioden, så det finns inga procent."),
+        (INGA_SVAR, "Ingen svarade på frågan under perioden, så det finns inga procent."),
         (
             "Fritextsvar",
             f"Visas för samtliga i bokstavsordning och döljs om färre än {t} fick frågan. "
@@ -262,7 +273,7 @@ def method(report: Report) -> list[str]:
                 few.append(f"{short_name(q.id)}, {group}: {_numbers(hidden[group])}.")
     if few:
         paragraphs.append(
-            f"För få svar för att redovisas (färre än {report.threshold}, eller siffror som "
+            f"{FOR_FA_SVAR} (färre än {report.threshold}, eller siffror som "
             "annars skulle gå att räkna fram): " + " ".join(few)
         )
     else:
@@ -270,3 +281,55 @@ def method(report: Report) -> list[str]:
             f"Alla grupper hade minst {report.threshold} svar, så inga siffror behövde döljas."
         )
     return paragraphs
+
+
+# -- the coordinators' summary (Telegram HTML; values are escaped by the caller) ---------------
+
+SUMMARY_MONTHLY_HEADING = "Månadsrapport för {month}"
+SUMMARY_PERIOD_HEADING = "Rapport för {period}"
+SUMMARY_APPLIES_TO = "Gäller {who}."
+SUMMARY_ALL_INSATSER = "alla insatser"
+SUMMARY_ONE_INSATS = "insatsen {insats}"
+SUMMARY_NO_ANSWERS = "Inga svar under {period}, så det finns ingen rapport att skicka."
+SUMMARY_NEW_HEADING = "<b>Nya svar i {month}</b>"
+SUMMARY_NO_NEW = "Inga nya svar den här månaden."
+SUMMARY_YEAR_SO_FAR_HEADING = "<b>" + YEAR_SO_FAR + "</b> ({months})"
+SUMMARY_TOTAL = "{total} svar: {counts}."
+SUMMARY_ANSWERS_HEADING = "<b>Svar</b>"
+SUMMARY_COUNT = "{enkat}: {n}"
+SUMMARY_COUNT_PARTIAL = " (varav {partial} avbrutna)"
+SUMMARY_MORE_INSATSER = "{rest} till"
+SUMMARY_POSITIVE = "{enkat}: {percent} positiva svar, alla frågor tillsammans."
+SUMMARY_MOVES_HEADING = "<b>Störst förändring</b> (jämfört med {basis})"
+SUMMARY_MOVE = (
+    "• Indikator {indicator}, {enkat} fråga {number}: positiva {before} → {now} "
+    "(n {n_before} → {n_now}; {sign}{change} procentenheter). <i>{indicator_text}</i>"
+)
+SUMMARY_SAME_MONTHS_LAST_YEAR = "samma månader förra mätåret"
+SUMMARY_SAME_MONTHS_LAST_YEAR_OF = "samma månader förra mätåret ({period})"
+SUMMARY_YEAR_SO_FAR_LAST_MONTH = "året hittills förra månaden"
+SUMMARY_TOO_FEW_HEADING = "<b>För få svar</b>"
+SUMMARY_TOO_FEW_YET_HEADING = "<b>För få svar än</b>"
+SUMMARY_TOO_FEW = "{enkat}: {n} svar."
+SUMMARY_TOO_FEW_YET = "{enkat}: {n} svar hittills."
+SUMMARY_SMALL_GROUPS = (
+    "Grupper med färre än {threshold} svar visas inte, så att ingen kan pekas ut."
+)
+SUMMARY_FEW_PARTICIPANTS = "Insatser med få deltagarsvar: {insatser}."
+SUMMARY_FEW_PARTICIPANTS_MORE = "Insatser med få deltagarsvar: {insatser} och {more} till."
+SUMMARY_MONTHLY_DOCUMENTS = (
+    "Diagram, arbetsbok och rapport med hela mätåret hittills kommer här under."
+)
+SUMMARY_PERIOD_DOCUMENTS = "Diagrammet, arbetsboken och rapporten som PDF kommer här under."
+SUMMARY_WORKBOOK_CAPTION = "Arbetsboken med alla siffror för {what}."
+SUMMARY_PDF_CAPTION = "Rapporten som PDF, {what}."
+SUMMARY_CHART_CAPTION = (
+    "{enkat}, {period}: negativa, varken eller och positiva svar per fråga. {who}. "
+    "Alla enkäter finns i arbetsboken och rapporten."
+)
+
+
+def summary_who(insats: str | None, *, first: bool = False) -> str:
+    """Return whom a summary covers ("alla insatser", "insatsen X"); capitalised when `first`."""
+    who = SUMMARY_ALL_INSATSER if insats is None else SUMMARY_ONE_INSATS.format(insats=insats)
+    return who[0].upper() + who[1:] if first else who

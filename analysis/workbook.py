@@ -28,8 +28,18 @@ from analysis.figures import (
     Report,
     YearFigure,
 )
-from analysis.formatting import FOR_FA_SVAR, INGA_SVAR, JAMFORELSE_SAKNAS, percent_text
-from analysis.texts import BAND_HEADINGS, about, insats_label, short_name, title, year_heading
+from analysis.formatting import percent_text
+from analysis.texts import (
+    BAND_HEADINGS,
+    FOR_FA_SVAR,
+    INGA_SVAR,
+    JAMFORELSE_SAKNAS,
+    about,
+    insats_label,
+    short_name,
+    title,
+    year_heading,
+)
 
 FREE_TEXT_SHEET = "Fritextsvar"
 ABOUT_SHEET = "Om rapporten"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from analysis import texts as analysis_texts
+
 CHOOSE_PERIOD = "Vilken period vill du se?"
 PERIOD_THIS_MONTH = "Den här månaden hittills ({month})"
 PERIOD_LAST_MONTH = "Förra månaden ({month})"
-PERIOD_YEAR_SO_FAR = "Mätåret {year} hittills"
-PERIOD_WHOLE_YEAR = "Hela mätåret {year}"
+PERIOD_YEAR_SO_FAR = analysis_texts.YEAR_SO_FAR  # the same words as the report's heading
+PERIOD_WHOLE_YEAR = analysis_texts.WHOLE_YEAR
 CHOOSE_INSATS = "Alla insatser eller en?"
 ALL_INSATSER = "Alla insatser"
 BUILDING = "Jag tar fram rapporten. Det tar några sekunder …"
