@@ -35,6 +35,7 @@ from analysis.periods import (
     single_month,
 )
 from bot.config import ConfigError
+from enkatbot import texts
 from enkatbot.common import settings
 from storage import open_store
 
@@ -126,17 +127,17 @@ def run_rapport(
         db = current.db_path
         if not db.exists():
             raise RapportError(
-                f"Databasen {db} finns inte. Ange rätt fil med --db eller ENKATBOT_DB."
+                texts.RAPPORT_NO_DATABASE.format(db=db)
             )
         summary = _summary_text(args)
-        say(f"Läser svar från {db} …")
+        say(texts.RAPPORT_READING.format(db=db))
         if read_frames is None:
             data, known = read_counts(db, period, args.insats)
         else:
             (responses, answers), known = read_frames(db)
             data = Dataset(responses, answers)
         links, history = read_links(db, period)
-        say(f"Beräknar {period.label} …")
+        say(texts.RAPPORT_COMPUTING.format(period=period.label))
         store = open_store(db)
         try:
             # Checked against every earlier release and recorded (analysis.ledger): a file
@@ -153,12 +154,12 @@ def run_rapport(
         report = replace(report, forbund=current.forbund)
         written = write_report(report, fmt, out, say, summary)
     except LedgerBusy:
-        say("enkatbot rapport: Andra rapporter skapades samtidigt. Försök igen om en stund.")
+        say(texts.RAPPORT_ERROR.format(message=texts.RAPPORT_BUSY))
         return 2
     except (RapportError, PeriodError, DataError, ConfigError) as exc:
-        say(f"enkatbot rapport: {exc}")
+        say(texts.RAPPORT_ERROR.format(message=exc))
         return 2
-    say(f"Klart: {', '.join(str(p) for p in written)}")
+    say(texts.RAPPORT_DONE.format(files=", ".join(str(p) for p in written)))
     return 0
 
 
@@ -205,10 +206,10 @@ def _summary_text(args: argparse.Namespace) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RapportError(f"Sammanfattningen {path} finns inte.") from None
+        raise RapportError(texts.RAPPORT_NO_SUMMARY_FILE.format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RapportError(
-            f"Kan inte läsa sammanfattningen {path}: spara den som text (UTF-8). ({exc})"
+            texts.RAPPORT_SUMMARY_UNREADABLE.format(path=path, error=exc)
         ) from None
 
 
@@ -217,12 +218,12 @@ def parse_period(args: argparse.Namespace) -> Period:
     ar, manad, fran, till = args.ar, args.manad, args.fran, args.till
     if (fran is None) != (till is None):
         raise PeriodError(
-            "Ange både --fran och --till, till exempel --fran 2023-03 --till 2023-06."
+            texts.RAPPORT_NEED_BOTH_ENDS
         )
     if manad is not None and fran is not None:
-        raise PeriodError("Ange antingen --manad eller --fran och --till, inte båda.")
+        raise PeriodError(texts.RAPPORT_MONTH_OR_RANGE)
     if ar is None and manad is None and fran is None:
-        raise PeriodError("Ange en period: --ar 2023, --manad 2023-11 eller --fran och --till.")
+        raise PeriodError(texts.RAPPORT_NEED_PERIOD)
     year = measurement_year(ar) if ar is not None else None
     if manad is not None:
         period = single_month(manad)
@@ -234,7 +235,7 @@ def parse_period(args: argparse.Namespace) -> Period:
         assert year is not None
         return year
     if year is not None and not (year.contains(period.start) and year.contains(period.end)):
-        raise PeriodError(f"Perioden {period.label} ligger inte i {year.label}.")
+        raise PeriodError(texts.RAPPORT_OUTSIDE_YEAR.format(period=period.label, year=year.label))
     return period
 
 
@@ -245,14 +246,14 @@ def _format(args: argparse.Namespace) -> str:
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
     raise RapportError(
-        f"Kan inte avgöra formatet av {args.out!r}: ange --format ({', '.join(FORMATS)})."
+        texts.RAPPORT_UNKNOWN_FORMAT.format(out=args.out, formats=", ".join(FORMATS))
     )
 
 
 def _threshold(args: argparse.Namespace, from_settings: int) -> int:
     value = args.troskel if args.troskel is not None else from_settings
     if value < 1:
-        raise RapportError("Gränsen för små grupper (--troskel) måste vara minst 1.")
+        raise RapportError(texts.RAPPORT_THRESHOLD_BELOW_ONE)
     return int(value)
 
 
@@ -280,10 +281,12 @@ def _report(
         assert insats is not None
         match = next((k for k in known if k.casefold() == insats.strip().casefold()), None)
         if match is not None:
-            raise RapportError(f"Insatsen {match!r} har inga svar ännu.") from None
+            raise RapportError(texts.RAPPORT_NO_ANSWERS_YET.format(insats=match)) from None
         names = sorted({*known, *exc.valid}, key=swedish_sort_key)
-        listing = ", ".join(names) if names else "(inga insatser ännu)"
-        raise RapportError(f"Okänd insats {insats!r}. Insatser som finns: {listing}.") from None
+        listing = ", ".join(names) if names else texts.RAPPORT_NO_INSATSER
+        raise RapportError(
+            texts.RAPPORT_UNKNOWN_INSATS.format(insats=insats, names=listing)
+        ) from None
 
 
 def write_report(
@@ -303,35 +306,35 @@ def write_report(
         from analysis.table import write_csv
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        say("Skriver CSV …")
+        say(texts.RAPPORT_WRITING_CSV)
         write_csv(report, out)
         return [out]
     if fmt == "xlsx":
         from analysis.workbook import write_workbook
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        say("Skriver arbetsbok …")
+        say(texts.RAPPORT_WRITING_WORKBOOK)
         write_workbook(report, out)
         return [out]
     if fmt == "pdf":
         from analysis.pdf import write_pdf
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        say("Skriver PDF …")
+        say(texts.RAPPORT_WRITING_PDF)
         write_pdf(report, out, summary, progress=lambda done, total: say(
-            f"Sida för indikator {done}/{total} …"
+            texts.RAPPORT_PDF_PAGE.format(done=done, total=total)
         ))
         return [out]
 
     from analysis.charts import report_charts
 
     def drawing(done: int, total: int) -> None:
-        say(f"Ritar diagram {done}/{total} …")
+        say(texts.RAPPORT_DRAWING.format(done=done, total=total))
 
     if fmt == "png":
         if out.suffix.lower() == ".png" or (out.exists() and not out.is_dir()):
             raise RapportError(
-                "Med --format png ska --out vara en mapp: varje diagram blir en egen PNG-fil."
+                texts.RAPPORT_PNG_NEEDS_FOLDER
             )
         charts = report_charts(report, drawing)
         out.mkdir(parents=True, exist_ok=True)
@@ -341,14 +344,14 @@ def write_report(
             target.write_bytes(chart.png)
             written.append(target)
         if not written:
-            say("Inga diagram: det finns inga siffror att visa för perioden.")
+            say(texts.RAPPORT_NO_CHARTS)
         return written
 
     from analysis.document import write_html, write_markdown
 
     charts = report_charts(report, drawing)
     out.parent.mkdir(parents=True, exist_ok=True)
-    say("Skriver rapporten …")
+    say(texts.RAPPORT_WRITING_REPORT)
     if fmt == "md":
         return write_markdown(report, out, charts, summary)
     write_html(report, out, charts, summary)

@@ -50,3 +50,35 @@ def storage_problem(exc: StorageError) -> str:
     if "roles" in details:
         details["roles"] = ", ".join(details["roles"])
     return STORAGE_PROBLEMS[exc.problem].format(**details)
+
+# -- enkatbot rapport ---------------------------------------------------------------------------
+
+RAPPORT_ERROR = "enkatbot rapport: {message}"
+RAPPORT_BUSY = "Andra rapporter skapades samtidigt. Försök igen om en stund."
+RAPPORT_NO_DATABASE = "Databasen {db} finns inte. Ange rätt fil med --db eller ENKATBOT_DB."
+RAPPORT_READING = "Läser svar från {db} …"
+RAPPORT_COMPUTING = "Beräknar {period} …"
+RAPPORT_DONE = "Klart: {files}"
+RAPPORT_NO_SUMMARY_FILE = "Sammanfattningen {path} finns inte."
+RAPPORT_SUMMARY_UNREADABLE = (
+    "Kan inte läsa sammanfattningen {path}: spara den som text (UTF-8). ({error})"
+)
+RAPPORT_NEED_BOTH_ENDS = "Ange både --fran och --till, till exempel --fran 2023-03 --till 2023-06."
+RAPPORT_MONTH_OR_RANGE = "Ange antingen --manad eller --fran och --till, inte båda."
+RAPPORT_NEED_PERIOD = "Ange en period: --ar 2023, --manad 2023-11 eller --fran och --till."
+RAPPORT_OUTSIDE_YEAR = "Perioden {period} ligger inte i {year}."
+RAPPORT_UNKNOWN_FORMAT = "Kan inte avgöra formatet av {out!r}: ange --format ({formats})."
+RAPPORT_THRESHOLD_BELOW_ONE = "Gränsen för små grupper (--troskel) måste vara minst 1."
+RAPPORT_NO_ANSWERS_YET = "Insatsen {insats!r} har inga svar ännu."
+RAPPORT_NO_INSATSER = "(inga insatser ännu)"
+RAPPORT_UNKNOWN_INSATS = "Okänd insats {insats!r}. Insatser som finns: {names}."
+RAPPORT_WRITING_WORKBOOK = "Skriver arbetsbok …"
+RAPPORT_PDF_PAGE = "Sida för indikator {done}/{total} …"
+RAPPORT_DRAWING = "Ritar diagram {done}/{total} …"
+RAPPORT_PNG_NEEDS_FOLDER = (
+    "Med --format png ska --out vara en mapp: varje diagram blir en egen PNG-fil."
+)
+RAPPORT_NO_CHARTS = "Inga diagram: det finns inga siffror att visa för perioden."
+RAPPORT_WRITING_REPORT = "Skriver rapporten …"
+RAPPORT_WRITING_CSV = "Skriver CSV …"
+RAPPORT_WRITING_PDF = "Skriver PDF …"
