@@ -32,12 +32,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from bot.survey import Current, SurveyService
+from bot.survey import SurveyService
 from bot.texts import deltagare as t
-from questionnaires import engine
-from questionnaires.engine import InvalidAnswer
-from questionnaires.model import Item, QuestionnaireError, get
-from questionnaires.textclean import clean_text
+from questionnaires import engine, flow
+from questionnaires.flow import FlowState
+from questionnaires.model import QuestionnaireError, get
 from storage import StorageError, hash_token
 from web import texts as w
 from web.security import (
@@ -58,9 +57,65 @@ log = logging.getLogger("enkatbot.webb")
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FIELDS = 16
 STATIC_DIR = Path(__file__).parent / "static"
-NOTES = {"gammal": w.NOTE_STALE, "forsta": w.NOTE_FIRST, "dolt": t.TEXT_MASKED,
-         "kortat": t.TEXT_CUT.format(limit=engine.MAX_TEXT_LENGTH)}
-"""Notes a redirect may ask the next page to show, by code (the URL never holds a sentence)."""
+NOTE_TEXTS: dict[flow.Note, str] = {
+    flow.Note.STALE_BUTTON: w.NOTE_STALE,
+    flow.Note.FIRST_QUESTION: w.NOTE_FIRST,
+    flow.Note.TEXT_MASKED: t.TEXT_MASKED,
+    flow.Note.TEXT_CUT: t.TEXT_CUT.format(limit=engine.MAX_TEXT_LENGTH),
+    flow.Note.WELCOME_BACK: t.WELCOME_BACK,
+}
+"""What the machine's notes say on a web page. A redirect passes the codes to the next page
+(the URL never holds a sentence); notes that only concern chat messages are not shown."""
+PAGE_STAGES = (flow.Stage.QUESTION, flow.Stage.OVERVIEW, flow.Stage.CHOOSING)
+"""The stages a web page shows; the others are moved on from when a page is asked for."""
+
+
+def _notes(effects: Sequence[flow.Effect]) -> list[flow.Note]:
+    return [e.note for e in effects if isinstance(e, flow.Say)]
+
+
+def _codes(raw: str) -> list[flow.Note]:
+    out = []
+    for code in raw.split(",")[:4]:
+        try:
+            out.append(flow.Note(code))
+        except ValueError:
+            continue
+    return [n for n in out if n in NOTE_TEXTS]
+
+
+def parse_form(form: Mapping[str, str]) -> flow.Event | str:
+    """Return the event a posted form stands for, or an error code when nothing was picked.
+
+    `fraga` names the page the form was on: a question's id, "oversikt" or "andra"; `action`
+    is the button pressed. Whether the event fits where the survey stands is the machine's
+    decision, not this parser's.
+    """
+    page, action = form.get("fraga", ""), form.get("action", "")
+    if page == "oversikt":
+        events: dict[str, flow.Event] = {
+            "skicka": flow.Submit(), "andra": flow.AskChange(), "tillbaka": flow.Back(None),
+        }
+        return events.get(action, flow.Forged())
+    if page == "andra":
+        if action == "oversikt":
+            return flow.CancelChange()
+        if action != "valj":
+            return flow.Forged()
+        picked = form.get("andra", "")
+        return flow.ChangeAnswer(picked) if picked else "pick_question"
+    if not page:
+        return flow.Forged()
+    if action == "hoppa":
+        return flow.Skip(page)
+    if action == "tillbaka":
+        return flow.Back(page)
+    if action != "nasta":
+        return flow.Forged()
+    if "text" in form:
+        return flow.Text(form["text"], item=page)
+    value = form.get("svar", "")
+    return flow.Tap(page, value) if value else "pick_one"
 
 
 @dataclass(frozen=True)
@@ -189,7 +244,7 @@ class WebSurvey:
         value = request.cookies.get(SESSION_COOKIE)
         return value if looks_like_cookie(value) else None
 
-    def _load(self, request: Request, token: str) -> tuple[str, Current] | None:
+    def _load(self, request: Request, token: str) -> tuple[str, FlowState] | None:
         """Return this browser's unfinished web survey of this link, or None."""
         cookie = self._cookie(request)
         if cookie is None:
@@ -199,8 +254,8 @@ class WebSurvey:
             return None
         if not self.service.store.session_opened_with(cookie, hash_token(token)):
             return None
-        cur = self.service.load(cookie)
-        return (cookie, cur) if cur is not None else None
+        state = self.service.load_flow(cookie)
+        return (cookie, state) if state is not None else None
 
     def _tag(self, cookie: str) -> str:
         """Return a short tag for a browser, for log lines: stable within this process only."""
@@ -291,27 +346,32 @@ class WebSurvey:
                                 link=(f"/e/{token}", w.OPEN_LINK_AGAIN))
         cookie = self._cookie(request) or new_cookie_value()
         try:
-            opened = self.service.open_link(cookie, token, channel="web")
-            if opened.kind == "other_in_progress":
+            step = self.service.open_with_link(cookie, token, channel="web")
+            if flow.Say(flow.Note.ALREADY_STARTED_OTHER) in step.effects:
                 # This cookie belongs to another link's survey: this link gets its own.
                 cookie = new_cookie_value()
-                opened = self.service.open_link(cookie, token, channel="web")
+                step = self.service.open_with_link(cookie, token, channel="web")
         except StorageError:
-            opened = None  # another browser or chat claimed the link a moment before
-        if opened is None or opened.current is None:
-            kind = opened.kind if opened is not None else "used"
-            log.info("event=link_opened channel=web result=%s", kind)
-            if kind == "unknown":
+            step = None  # another browser or chat claimed the link a moment before
+        if step is None or step.after is None:
+            notes = _notes(step.effects) if step is not None else [flow.Note.LINK_USED]
+            if flow.Note.LINK_UNKNOWN in notes:
                 self.limiter.missed(self._client(request))
+            log.info("event=link_opened channel=web result=%s",
+                     notes[0].value if notes else "none")
             check = self.service.store.check_link(token)
-            if kind in ("used", "elsewhere") and check.held_by is not None:
+            if check.problem == "used" and check.held_by is not None:
                 return self._elsewhere(token, check.held_by)
-            return self._problem(kind if kind in t.LINK_PROBLEMS else "used")
+            return self._problem(check.problem or "used")
+        state = step.after
+        started = any(isinstance(e, flow.StartSession) for e in step.effects)
         log.info("event=link_opened channel=web chat=%s result=%s", self._tag(cookie),
-                 opened.kind)
-        if opened.current.stage != "active":
-            self.service.begin(cookie, opened.current)
-        response = RedirectResponse(f"/e/{token}/svar", status_code=303)
+                 "started" if started else "resumed")
+        if state.stage is flow.Stage.GREETING:
+            # The landing page was the greeting: choosing the browser is Börja.
+            self.service.handle(cookie, flow.Begin(), channel="web")
+        welcome = "" if started else f"?n={flow.Note.WELCOME_BACK.value}"
+        response = RedirectResponse(f"/e/{token}/svar{welcome}", status_code=303)
         self._set_cookie(response, token, SESSION_COOKIE, cookie)
         return response
 
@@ -327,76 +387,85 @@ class WebSurvey:
         loaded = self._load(request, token)
         if loaded is None:
             return self._no_session(token)
-        cookie, cur = loaded
-        if cur.stage != "active":
-            cur = self.service.begin(cookie, cur)
-        notes = [NOTES[c] for c in request.query_params.get("n", "").split(",") if c in NOTES]
-        if cur.item is None and request.query_params.get("visa") == "andra":
-            return self._with_csrf(request, token, lambda f: self._change_page(token, cur, f))
-        if cur.item is None:
-            return self._with_csrf(
-                request, token, lambda f: self._overview_page(token, cur, f, notes)
-            )
-        return self._with_csrf(
-            request, token, lambda f: self._question_page(token, cur, f, notes)
-        )
+        cookie, state = loaded
+        if state.stage not in PAGE_STAGES:
+            # Stages the web never enters itself (a greeting not yet left, a pause): on.
+            event: flow.Event = flow.Begin() if state.stage is flow.Stage.GREETING \
+                else flow.Restart()
+            after = self.service.handle(cookie, event, channel="web").after
+            if after is None:
+                return self._no_session(token)
+            state = after
+        notes = [NOTE_TEXTS[n] for n in _codes(request.query_params.get("n", ""))]
+        item = state.item
+        if item is not None and (state.shown is None or state.shown.item != item):
+            state = self.service.mark_shown(cookie, state, at=None)
+        return self._with_csrf(request, token, lambda f: self._page(token, state, f, notes))
+
+    def _page(self, token: str, state: FlowState, form_token: str, notes: Sequence[str],
+              error: str | None = None, status: int = 200, text: str = "") -> Response:
+        if state.stage is flow.Stage.CHOOSING:
+            return self._change_page(token, state, form_token, error, status)
+        if state.item is None:
+            return self._overview_page(token, state, form_token, notes)
+        return self._question_page(token, state, form_token, notes, error, status, text)
 
     def _question_page(
-        self, token: str, cur: Current, form_token: str, notes: Sequence[str],
-        error: str | None = None, status: int = 200,
+        self, token: str, state: FlowState, form_token: str, notes: Sequence[str],
+        error: str | None = None, status: int = 200, text: str = "",
     ) -> Response:
-        item = cur.item
-        assert item is not None
-        prog = cur.progress
-        chosen = None if error else cur.state.answers.get(item.id)
+        item_id = state.item
+        assert item_id is not None
+        item = state.q.item(item_id)
+        prog = engine.progress(state.q, state.survey)
+        header = t.question_header(prog.position, prog.total) if prog else ""
+        chosen = None if error else state.survey.answers.get(item.id)
         options = []
         if item.scale is not None:
             options = [
                 {"value": o.value, "label": o.label, "checked": o.value == chosen}
                 for o in item.scale.options
             ]
-        first = engine.applicable_items(cur.q, cur.state.answers)[0].id == item.id
         return self.html(
-            "question.html", status,
-            title=f"{t.question_header(prog.position, prog.total) if prog else ''}",
-            progress=t.question_header(prog.position, prog.total) if prog else "",
+            "question.html", status, title=header, progress=header,
             notes=notes, action=f"/e/{token}/svar", csrf=form_token, item_id=item.id,
             question=item.text, options=options, error=error, error_prefix=w.ERROR_PREFIX,
             text_label=w.FREE_TEXT_LABEL, text_hint=w.FREE_TEXT_HINT,
-            text_value=(chosen or "") if item.scale is None else "",
-            max_length=engine.MAX_TEXT_LENGTH, first=first, button_next=w.BUTTON_NEXT,
-            button_skip=t.BUTTON_SKIP, button_back=t.BUTTON_BACK,
+            text_value=text or ((chosen or "") if item.scale is None else ""),
+            max_length=engine.MAX_TEXT_LENGTH, first=flow.is_first_question(state, item.id),
+            button_next=w.BUTTON_NEXT, button_skip=t.BUTTON_SKIP, button_back=t.BUTTON_BACK,
         )
 
-    def _lines(self, cur: Current) -> list[dict[str, str]]:
+    def _lines(self, state: FlowState) -> list[dict[str, str]]:
         return [
-            {"item_id": line.item.id, "question": line.item.text, "answer": t.overview_answer(line)}
-            for line in engine.overview(cur.q, cur.state)
+            {"item_id": line.item.id, "question": line.item.text,
+             "answer": t.overview_answer(line)}
+            for line in engine.overview(state.q, state.survey)
         ]
 
     def _overview_page(
-        self, token: str, cur: Current, form_token: str, notes: Sequence[str]
+        self, token: str, state: FlowState, form_token: str, notes: Sequence[str]
     ) -> Response:
         return self.html(
-            "overview.html", title=t.OVERVIEW_TITLE, notes=notes, lines=self._lines(cur),
+            "overview.html", title=t.OVERVIEW_TITLE, notes=notes, lines=self._lines(state),
             footer=w.OVERVIEW_FOOTER, action=f"/e/{token}/svar", csrf=form_token,
             button_submit=t.BUTTON_SUBMIT, button_change=t.BUTTON_CHANGE,
             button_back=t.BUTTON_BACK,
         )
 
     def _change_page(
-        self, token: str, cur: Current, form_token: str, error: str | None = None,
+        self, token: str, state: FlowState, form_token: str, error: str | None = None,
         status: int = 200,
     ) -> Response:
         return self.html(
             "change.html", status, title=w.CHOOSE_CHANGE, legend=w.CHOOSE_CHANGE,
-            hint=w.CHOOSE_CHANGE_HINT, lines=self._lines(cur), error=error,
+            hint=w.CHOOSE_CHANGE_HINT, lines=self._lines(state), error=error,
             error_prefix=w.ERROR_PREFIX, action=f"/e/{token}/svar", csrf=form_token,
             button_choose=w.BUTTON_CHANGE_THIS, button_cancel=t.BUTTON_CANCEL_CHANGE,
         )
 
     async def answer(self, request: Request) -> Response:
-        """POST /e/<token>/svar: one step (answer, skip, back, change, submit), then redirect."""
+        """POST /e/<token>/svar: parse the form into one event, step, then redirect."""
         token = request.path_params["token"]
         if TOKEN_RE.fullmatch(token) is None:
             return self._problem("unknown")
@@ -407,78 +476,49 @@ class WebSurvey:
         loaded = self._load(request, token)
         if loaded is None:
             return self._no_session(token)
-        cookie, cur = loaded
+        cookie, state = loaded
         if not csrf_ok(self.service.store.keyed_hash, request.cookies.get(CSRF_COOKIE),
                        form.get("csrf")):
             return self.message(w.FORM_EXPIRED_TITLE, [w.FORM_EXPIRED], 403,
                                 link=(f"/e/{token}/svar", w.OPEN_LINK_AGAIN))
-        if cur.stage != "active":
-            cur = self.service.begin(cookie, cur)
         here = f"/e/{token}/svar"
-        posted, action = form.get("fraga", ""), form.get("action", "")
-        item = cur.item
-        expected = item.id if item is not None else posted
-        if posted != expected or (item is None and posted not in ("oversikt", "andra")):
-            log.info("event=stale_form channel=web chat=%s", self._tag(cookie))
-            return RedirectResponse(f"{here}?n=gammal", status_code=303)
-        form_token = form["csrf"]
-        if item is not None:
-            return self._answer_question(cookie, cur, item, form, form_token, token)
-        if posted == "andra":
-            if action == "oversikt":
-                return RedirectResponse(here, status_code=303)
-            if action != "valj":
-                return RedirectResponse(f"{here}?n=gammal", status_code=303)
-            try:
-                self.service.goto(cookie, cur, form.get("andra", ""))
-            except InvalidAnswer:
-                return self._change_page(token, cur, form_token, w.ERROR_PICK_QUESTION, 422)
-            return RedirectResponse(here, status_code=303)
-        if action == "skicka":
-            self.service.submit(cookie)
-            log.info("event=submitted chat=%s enkat=%s", self._tag(cookie), cur.q.id)
+        parsed = parse_form(form)
+        if isinstance(parsed, str):
+            # Nothing picked: not an event at all. The same page, the error tied to the field.
+            current = state.item
+            if (parsed == "pick_one" and current == form.get("fraga")) or (
+                parsed == "pick_question" and state.stage is flow.Stage.CHOOSING
+            ):
+                error = w.ERROR_PICK_ONE if parsed == "pick_one" else w.ERROR_PICK_QUESTION
+                return self._page(token, state, form["csrf"], [], error, 422)
+            parsed = flow.Forged()
+        if isinstance(parsed, flow.Text) and parsed.item == state.item and (
+            state.shown is None or state.shown.item != state.item
+        ):
+            # The form names the question it was shown with: it was on the screen.
+            state = self.service.mark_shown(cookie, state, at=None)
+        step = self.service.handle(cookie, parsed, channel="web")
+        notes = _notes(step.effects)
+        if any(isinstance(e, flow.EndSession) for e in step.effects):
+            log.info("event=submitted chat=%s enkat=%s", self._tag(cookie), state.q.id)
             response: Response = RedirectResponse(f"/e/{token}/tack", status_code=303)
             response.delete_cookie(SESSION_COOKIE, path=f"/e/{token}", secure=self.config.https,
                                    httponly=True, samesite="strict")
             return response
-        if action == "andra":
-            return RedirectResponse(f"{here}?visa=andra", status_code=303)
-        if action == "tillbaka":
-            self.service.back(cookie, cur)
-            return RedirectResponse(here, status_code=303)
-        return RedirectResponse(f"{here}?n=gammal", status_code=303)
-
-    def _answer_question(
-        self, cookie: str, cur: Current, item: Item, form: Mapping[str, str],
-        form_token: str, token: str,
-    ) -> Response:
-        here = f"/e/{token}/svar"
-        action = form.get("action", "")
-        if action == "tillbaka":
-            before = cur.state.current
-            after = self.service.back(cookie, cur)
-            note = "?n=forsta" if after.state.current == before else ""
-            return RedirectResponse(here + note, status_code=303)
-        if action == "hoppa":
-            self.service.answer(cookie, cur, None)
-            return RedirectResponse(here, status_code=303)
-        if action != "nasta":
-            return RedirectResponse(f"{here}?n=gammal", status_code=303)
-        notes: list[str] = []
-        if item.scale is not None:
-            value = form.get("svar", "")
-            if item.scale.option(value) is None:
-                return self._question_page(token, cur, form_token, [], w.ERROR_PICK_ONE, 422)
-        else:
-            cleaned = clean_text(form.get("text", ""))
-            if not cleaned.text:
-                return self._question_page(token, cur, form_token, [], t.EMPTY_TEXT, 422)
-            value = cleaned.text
-            notes += ["dolt"] if cleaned.masked else []
-            notes += ["kortat"] if cleaned.truncated else []
-        self.service.answer(cookie, cur, value)
-        return RedirectResponse(here + (f"?n={','.join(notes)}" if notes else ""),
-                                status_code=303)
+        after = step.after
+        if flow.Note.EMPTY_TEXT in notes and after is not None:
+            return self._page(token, after, form["csrf"], [], t.EMPTY_TEXT, 422)
+        if flow.Note.REPEATED_TEXT in notes and after is not None and isinstance(
+            parsed, flow.Text
+        ):
+            # The same words as the answer before: asked once whether it is meant; the text
+            # stays in the field, so Nästa again stores it.
+            return self._page(token, after, form["csrf"], [w.NOTE_REPEATED], text=parsed.text)
+        if flow.Note.STALE_BUTTON in notes:
+            log.info("event=stale_form channel=web chat=%s", self._tag(cookie))
+        shown = [n for n in notes if n in NOTE_TEXTS]
+        query = f"?n={','.join(n.value for n in shown)}" if shown else ""
+        return RedirectResponse(here + query, status_code=303)
 
     async def thanks(self, request: Request) -> Response:
         """GET /e/<token>/tack: the survey is submitted."""

@@ -34,6 +34,10 @@ ERROR_PREFIX = "Fel:"
 
 NOTE_STALE = "Den sidan var inte längre aktuell. Här är frågan du är på nu. Inget sparades fel."
 NOTE_FIRST = "Det här är den första frågan."
+NOTE_REPEATED = (
+    "Du skrev samma svar som på förra frågan. Tryck på Nästa igen om du menar det, "
+    "eller ändra texten."
+)
 
 ELSEWHERE_TITLE = "Enkäten är redan påbörjad"
 ELSEWHERE_TELEGRAM = (

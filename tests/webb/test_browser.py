@@ -66,7 +66,7 @@ def _page_types(web: InProcessWeb, person: WebParticipant) -> dict[str, Callable
         person.overview()
 
     def stale_note() -> None:
-        page.goto(f"{person.url}/svar?n=gammal")
+        page.goto(f"{person.url}/svar?n=stale_button")
         expect(page.locator(".note")).to_have_count(1)
 
     return {

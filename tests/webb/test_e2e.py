@@ -192,6 +192,7 @@ def test_a_survey_resumes_after_the_bot_process_is_killed(bot, browser_context):
     vera.page.goto(vera.url)  # the link again, as from the QR code
     vera.button(w.BUTTON_WEB)
     vera.wait_question(10, 14)
+    expect(vera.page.locator(".note")).to_have_text(t.WELCOME_BACK)
     vera.walk(AVSLUT_JA[9:])
     vera.submit()
     bot.stop()

@@ -162,24 +162,26 @@ def test_a_post_for_another_question_than_the_current_changes_nothing(web):
         # The browser's back button shows the old page; posting it again (or from a second
         # tab, or a forged form) must not overwrite or store anything.
         stale = post_step(c, token, q1, svar="kvinna", action="nasta")
-        assert stale.status_code == 303 and stale.headers["location"].endswith("?n=gammal")
+        assert stale.status_code == 303 and stale.headers["location"].endswith("?n=stale_button")
         shown = c.get(stale.headers["location"]).text
         assert "Fråga 2 av 14" in shown and w.NOTE_STALE in shown
         forged = c.post(f"/e/{token}/svar", data={"csrf": csrf_of(q2), "fraga": "avslut-9",
                                                   "svar": "alltid", "action": "nasta"})
-        assert forged.status_code == 303 and forged.headers["location"].endswith("?n=gammal")
+        assert forged.status_code == 303 and forged.headers["location"].endswith("?n=stale_button")
         assert _session_answers(web, c) == {"avslut-kon": "man"}
 
-        # An option the question does not have, or none at all: the question again, with
-        # an error tied to the field; nothing stored.
-        for data in ({"svar": "kanske"}, {"svar": ""}, {}):
+        # An option the question does not have: a forged form, treated as a stale page.
+        r = post_step(c, token, q2, svar="kanske", action="nasta")
+        assert r.headers["location"].endswith("?n=stale_button")
+        # No option at all: the question again, with an error tied to the field.
+        for data in ({"svar": ""}, {}):
             r = post_step(c, token, q2, action="nasta", **data)
             assert r.status_code == 422
             assert w.ERROR_PICK_ONE in r.text and 'aria-describedby="fel"' in r.text
             assert "Fråga 2 av 14" in r.text and "checked" not in r.text
         # An unknown button is treated as a stale page, too.
         r = post_step(c, token, q2, svar="alltid", action="radera_allt")
-        assert r.headers["location"].endswith("?n=gammal")
+        assert r.headers["location"].endswith("?n=stale_button")
         assert _session_answers(web, c) == {"avslut-kon": "man"}
 
 
@@ -320,3 +322,22 @@ def test_a_failure_is_a_kind_page_and_one_log_line_without_details(db_path, capl
     server = [rec for rec in caplog.records if not rec.name.startswith("httpx")]  # not the client
     assert all(rec.exc_info is None for rec in server)
     assert not [rec for rec in server if token in rec.getMessage()]
+def test_the_same_words_twice_are_asked_about_once_then_stored(web):
+    token = web.link("deltagare-pagaende")
+    with web.client() as c:
+        page = start_in_browser(c, token).text
+        for _ in range(8):
+            assert post_step(c, token, page, action="hoppa").status_code == 303
+            page = c.get(f"/e/{token}/svar").text
+        assert post_step(c, token, page, text="Vet inte riktigt.", action="nasta").status_code \
+            == 303
+        page = c.get(f"/e/{token}/svar").text
+        asked = post_step(c, token, page, text="Vet inte riktigt.", action="nasta")
+        assert asked.status_code == 200 and w.NOTE_REPEATED in asked.text
+        assert ">Vet inte riktigt.</textarea>" in asked.text  # nothing to type again
+        assert "pagaende-fritext-2" not in _session_answers(web, c)
+        again = post_step(c, token, asked.text, text="Vet inte riktigt.", action="nasta")
+        assert again.status_code == 303
+        answers = _session_answers(web, c)
+        assert answers["pagaende-fritext-1"] == answers["pagaende-fritext-2"] == \
+            "Vet inte riktigt."
