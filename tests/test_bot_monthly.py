@@ -20,6 +20,7 @@ from analysis.periods import (
 from bot.config import Settings
 from bot.reports import due_date, latest_due_month
 from bot.survey import SurveyService
+from questionnaires import engine, flow
 from storage import open_store
 from tests.botapi import BotMessage
 from tests.e2e import INSATS, BotUnderTest, bot_under_test, flat
@@ -44,15 +45,21 @@ def _fill(bot: BotUnderTest, month: str, count: int = 12) -> None:
         tokens = store.create_links(INSATS, "deltagare-avslut", count=count)
         for i, token in enumerate(tokens):
             chat = 900_000 + i
-            cur = service.open_link(chat, token, today=day).current
-            assert cur is not None
-            cur = service.begin(chat, cur)
-            cur = service.answer(chat, cur, "kvinna" if i % 2 else "man")
-            while cur.item is not None:
-                scale = cur.item.scale
-                value = scale.values[i % len(scale.values)] if scale is not None else None
-                cur = service.answer(chat, cur, value)
-            service.submit(chat, today=day)
+            assert service.open_with_link(chat, token, today=day).after is not None
+            state = service.handle(chat, flow.Begin(), today=day).after
+            while state is not None and state.stage is flow.Stage.QUESTION:
+                item = engine.current_item(state.q, state.survey)
+                assert item is not None
+                scale = item.scale
+                if item is state.q.items[0]:
+                    event: flow.Event = flow.Tap(item.id, "kvinna" if i % 2 else "man")
+                elif scale is not None:
+                    event = flow.Tap(item.id, scale.values[i % len(scale.values)])
+                else:
+                    event = flow.Skip(item.id)
+                state = service.handle(chat, event, today=day).after
+            service.handle(chat, flow.Submit(), today=day)
+            assert service.load_flow(chat) is None
 
 
 def _people(bot: BotUnderTest, month: str) -> None:

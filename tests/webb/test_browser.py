@@ -37,7 +37,7 @@ def _page_types(web: InProcessWeb, person: WebParticipant) -> dict[str, Callable
     with closing(Store(web.db_path)) as store:
         store.db.execute("UPDATE link SET uses_left = 0 WHERE token_hash = ?", [hash_token(used)])
     telegram_owned = web.link()
-    SurveyService(web.store).open_link(777, telegram_owned)
+    SurveyService(web.store).open_with_link(777, telegram_owned)
 
     def question_with_error() -> None:
         person.button(w.BUTTON_NEXT)

@@ -11,8 +11,9 @@ from contextlib import closing
 
 import pytest
 
-from bot.survey import SurveyService
+from bot.survey import Step, SurveyService
 from bot.texts import deltagare as t
+from questionnaires import flow
 from storage import Store, hash_token
 from tests.webb.tools import (
     InProcessWeb,
@@ -250,11 +251,15 @@ def test_a_missing_cookie_mid_survey_says_what_to_do(web):
     assert _sessions(web) == 1
 
 
+def _notes(step: Step) -> list[flow.Note]:
+    return [effect.note for effect in step.effects if isinstance(effect, flow.Say)]
+
+
 def test_whichever_channel_starts_the_survey_owns_it(web):
     telegram_first, web_first = web.link(), web.link()
     telegram = SurveyService(web.store)
-    opened = telegram.open_link(4242, telegram_first)
-    assert opened.kind == "started"
+    opened = telegram.open_with_link(4242, telegram_first)
+    assert opened.after is not None and opened.after.stage is flow.Stage.GREETING
     with web.client() as c:
         landing = c.get(f"/e/{telegram_first}")
         assert landing.status_code == 409 and w.ELSEWHERE_TELEGRAM in landing.text
@@ -262,12 +267,12 @@ def test_whichever_channel_starts_the_survey_owns_it(web):
         assert w.BUTTON_WEB not in landing.text
 
         start_in_browser(c, web_first)
-    assert telegram.open_link(4343, web_first).kind == "elsewhere"
+    assert _notes(telegram.open_with_link(4343, web_first)) == [flow.Note.LINK_ELSEWHERE]
     assert t.LINK_PROBLEMS["elsewhere"] == t.LINK_ELSEWHERE
     # Once submitted, the link is simply used, for both.
     with closing(Store(web.db_path)) as store:
         assert store.finish_session(c.cookies["enkat"])
-    assert telegram.open_link(4343, web_first).kind == "used"
+    assert _notes(telegram.open_with_link(4343, web_first)) == [flow.Note.LINK_USED]
 
 
 def test_guessing_tokens_is_slowed_and_valid_links_still_work_afterwards(db_path):
