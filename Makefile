@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 APT := $(shell [ "$$(id -u)" = 0 ] || echo sudo) apt-get
 
-.PHONY: install run test test-fast lint bench lock clean browser
+.PHONY: install run test test-fast lint bench lock clean browser systemd-analyze
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ browser:
 	  fi; \
 	fi
 
-test: $(STAMP) browser
+# tests/test_deploy.py checks the systemd units with systemd's own `systemd-analyze verify`.
+systemd-analyze:
+	@if ! command -v systemd-analyze >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    $(APT) update && DEBIAN_FRONTEND=noninteractive $(APT) install -y systemd; \
+	  else \
+	    echo "Installera systemd (systemd-analyze) för testet av deploy/." >&2; \
+	  fi; \
+	fi
+
+test: $(STAMP) browser systemd-analyze
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -386,14 +386,16 @@ WEBHOOK_PATH = "telegram"
 MAX_UPDATE_BYTES = 1 << 20
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, store: Store | None = None) -> None:
     """Run the bot until stopped: long polling, or a webhook when ENKATBOT_WEBHOOK_URL is set.
+
+    `store` is the database the start-up checks opened (by default the settings' file).
 
     With ENKATBOT_WEBB_URL the web survey is served too, in the same process and event loop,
     and the webhook (if any) on the web server's port.
     """
     configure_logging()
-    app = build_application(settings)
+    app = build_application(settings, store)
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     if settings.webb_url:
         serve_with_web(app, settings, secret)

@@ -93,6 +93,12 @@ class Settings:
     webb_url: str | None = None
     webb_listen: str = "127.0.0.1"
     webb_port: int = 8080
+    forbund: str | None = None
+    """The samordningsförbund's name: on every report and in the participants' greeting."""
+    kontakt: str | None = None
+    """Who participants contact about their data (ENKATBOT_KONTAKT), named by /integritet."""
+    gallring_years: int | None = None
+    """Years to keep responses (ENKATBOT_GALLRING_AR); None keeps them."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -123,6 +129,9 @@ class Settings:
             webb_url=_base_url("ENKATBOT_WEBB_URL", env("ENKATBOT_WEBB_URL")),
             webb_listen=env("ENKATBOT_WEBB_LISTEN") or "127.0.0.1",
             webb_port=_int("ENKATBOT_WEBB_PORT", 8080, 1),
+            forbund=" ".join((env("ENKATBOT_FORBUND") or "").split()) or None,
+            kontakt=" ".join((env("ENKATBOT_KONTAKT") or "").split()) or None,
+            gallring_years=_int("ENKATBOT_GALLRING_AR", 0, 1) or None,
         )
 
     def bot_api_urls(self) -> BotApiUrls:

@@ -11,6 +11,8 @@ Anonymity is built into the tables:
 - `reminder` holds a chat id and a day, nothing else; it exists only while a reminder is due.
 - `released_cell` (the release ledger, `analysis.ledger`) holds the counts of every table cell
   ever released to anyone — scope, question, group, counts — and nothing about who answered.
+- `audit_log` records what staff did (roles, invites, insatser, link counts, reports, gallring,
+  restores), by whom and when; nothing a participant does is ever written there.
 """
 
 from __future__ import annotations
@@ -115,6 +117,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (release_id, grp)
     ) WITHOUT ROWID;
     CREATE INDEX released_cell_item ON released_cell (enkat, item_id);
+    """,
+    # 5: the audit log of staff actions (who: a Telegram id or "kommandoraden"; never a
+    # participant, a link token or an answer) and the gallringsprotokoll, as action 'gallring'
+    """
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_log_at ON audit_log (at);
     """,
 )
 

@@ -49,7 +49,10 @@ def run(db_path, capsys):
 # -- insatser ----------------------------------------------------------------------------------
 
 
-def test_insats_add_and_list(run):
+def test_insats_add_and_list(run, db_path):
+    code, out, err = run("insats", "list")
+    assert code == 2 and "finns inte" in err and not db_path.exists()
+    Store(db_path).close()
     code, out, _ = run("insats", "list")
     assert code == 0 and "Inga insatser" in out
     assert run("insats", "add", "Steget vidare")[0] == 0
