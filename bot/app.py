@@ -13,11 +13,12 @@ import logging
 import secrets
 import signal
 import socket
+import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from json import JSONDecodeError
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,7 +52,9 @@ from bot.context import BotApplication
 from bot.participant import Deps
 from bot.survey import SurveyService
 from bot.texts import deltagare
-from storage import Store
+from storage import Store, WriteFailed
+from storage.audit import SCHEDULED
+from storage.retention import RULE_SETTING, cutoff_month
 from web.app import WebConfig, create_app, server_config
 
 log = logging.getLogger("enkatbot")
@@ -251,10 +254,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Polling hiccups (timeouts, a dropped connection) are retried by PTB itself.
         log.warning("event=network_error error=%s", type(err).__name__)
         return
-    log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
+    write_failed = isinstance(err, (WriteFailed, sqlite3.OperationalError))
+    if write_failed:
+        # Nothing of this update was saved. A fresh connection lets the next write succeed
+        # as soon as the disk does, without a restart.
+        log.error("event=write_failed error=%s", type(err.__cause__ or err).__name__)
+        context.application.bot_data["deps"].service.store.reopen()
+    else:
+        log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
+    reply = deltagare.NOT_SAVED if write_failed else deltagare.ERROR
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, deltagare.ERROR)
+            await context.bot.send_message(update.effective_chat.id, reply)
         except Exception:
             log.error("event=error_reply_failed")
 
@@ -282,6 +293,32 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await participant.send_reminder(context, chat_id)
 
 
+async def gallring_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Apply ENKATBOT_GALLRING_AR: delete responses older than the years to keep."""
+    d: Deps = context.application.bot_data["deps"]
+    years = d.settings.gallring_years
+    if not years:
+        return
+    store = d.service.store
+    before = cutoff_month(years)
+    rule = RULE_SETTING.format(years=years)
+    # A run with nothing to delete leaves no protocol line: only real gallring is recorded.
+    if store.gallra(before, rule=rule, actor=SCHEDULED, dry_run=True).total == 0:
+        return
+    result = store.gallra(before, rule=rule, actor=SCHEDULED)
+    log.info("event=gallring responses=%d", result.total)
+
+
+def schedule_gallring(app: BotApplication, settings: Settings) -> None:
+    """Run gallring monthly (the 1st, 03:00 local time) and once shortly after start."""
+    if not settings.gallring_years:
+        return
+    assert app.job_queue is not None
+    when = time(3, 0, tzinfo=ZoneInfo(settings.timezone))
+    app.job_queue.run_monthly(gallring_job, when=when, day=1, name="gallring")
+    app.job_queue.run_once(gallring_job, when=30, name="gallring-ikapp")
+
+
 async def post_init(app: BotApplication) -> None:
     """Set the command menus and start the scheduled jobs."""
     d: Deps = app.bot_data["deps"]
@@ -298,6 +335,7 @@ async def post_init(app: BotApplication) -> None:
         reminders_job, interval=3600, first=first_check, name="paminnelser"
     )
     reports.schedule(app, d.settings)
+    schedule_gallring(app, d.settings)
     log.info("event=started bot=%s users_with_roles=%d", app.bot.username, len(users))
 
 

@@ -525,7 +525,8 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """/integritet: how answers are handled, in plain words."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(t.PRIVACY)
+    settings = deps(context).settings
+    await message.reply_text(t.privacy(settings.forbund, settings.kontakt))
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

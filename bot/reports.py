@@ -22,6 +22,7 @@ from bot.context import BotApplication
 from bot.participant import Deps, answer_query, deps
 from bot.staff import require_role
 from bot.texts import samordnare as s
+from storage.audit import SCHEDULED
 
 log = logging.getLogger("enkatbot.rapport")
 
@@ -115,6 +116,8 @@ async def deliver_due(context: ContextTypes.DEFAULT_TYPE, now: datetime | None =
             continue
         store.mark_report_sent(user_id, month)
         sent += 1
+    if sent:
+        store.log_action(SCHEDULED, "sammanfattning_skickad", f"{month} till {sent} mottagare")
     log.info("event=monthly_summary month=%s sent=%d", month, sent)
     return sent
 
@@ -193,6 +196,11 @@ async def on_report_callback(update: Update, context: ContextTypes.DEFAULT_TYPE)
             await query.edit_message_text(s.BUILDING)
             summary = build_summary(d, month, insats)
             await send_summary(context, chat.id, summary)
+            assert update.effective_user is not None
+            d.service.store.log_action(
+                update.effective_user.id, "rapport_skickad",
+                f"{month}, {insats or 'alla insatser'}, till 1 mottagare",
+            )
             log.info("event=report_on_demand")
             return
     except (ValueError, IndexError):

@@ -13,7 +13,13 @@ from enkatbot.common import CliError, open_db, settings
 from storage import Store
 from storage.audit import COMMAND_LINE, Actor
 from storage.backup import backup_database, restore_database
-from storage.retention import GallringResult, check_month, cutoff_month
+from storage.retention import (
+    RULE_OPTION,
+    RULE_SETTING,
+    GallringResult,
+    check_month,
+    cutoff_month,
+)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -56,10 +62,10 @@ def run_gallring(
     """Apply `before` ("YYYY-MM") or ENKATBOT_GALLRING_AR; return None when neither is set."""
     if before is not None:
         month = check_month(before)
-        rule = t.RULE_OPTION.format(month=month)
+        rule = RULE_OPTION.format(month=month)
     elif current.gallring_years:
         month = cutoff_month(current.gallring_years, today)
-        rule = t.RULE_SETTING.format(years=current.gallring_years)
+        rule = RULE_SETTING.format(years=current.gallring_years)
     else:
         return None
     return store.gallra(

@@ -128,8 +128,6 @@ GALLRA_NO_RULE = (
 )
 GALLRA_DRY = "Torrkörning, inget raderades: {line}"
 GALLRA_DONE = "Gallrat: {line}"
-RULE_SETTING = "ENKATBOT_GALLRING_AR={years}"
-RULE_OPTION = "--fore {month}"
 
 LOGG_EMPTY = "Loggen är tom."
 LOGG_BAD_DATE = "Datumet ska skrivas ÅÅÅÅ-MM-DD, till exempel 2026-01-31, inte {raw!r}."

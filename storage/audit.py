@@ -1,8 +1,9 @@
 """The audit log: what staff did, by whom and when. Participants are never in it.
 
-Each entry is one row: a UTC time to the second, who (a staff member's Telegram id, or
-"kommandoraden" for the command line), an action from `ACTIONS`, and a short detail that holds
-counts and names of insatser or roles, never a link token, an invite token or an answer.
+Each entry is one row: a UTC time to the second, who (a staff member's Telegram id,
+"kommandoraden" for the command line, "schemalagt" for the bot's own monthly jobs), an action
+from `ACTIONS`, and a short detail that holds counts and names of insatser or roles, never a
+link token, an invite token or an answer.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ ACTIONS: tuple[str, ...] = (
     "gallring",
     "aterstallning",
 )
+
+SCHEDULED = "schemalagt"
+"""The actor of what the bot does by itself on its schedule (monthly summary, gallring)."""
 
 Actor = int | str
 """A staff member's Telegram id, or COMMAND_LINE."""

@@ -16,6 +16,8 @@ from datetime import date
 from storage.audit import Actor, AuditPart
 from storage.records import StorageError, today_utc
 
+RULE_SETTING = "ENKATBOT_GALLRING_AR={years}"
+RULE_OPTION = "--fore {month}"
 FINISHED = "status IN ('complete', 'partial')"
 """Unfinished surveys are not gallrade: they are still being answered (expiry ends them)."""
 
