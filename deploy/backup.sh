@@ -1,21 +1,15 @@
 #!/usr/bin/env bash
-# Consistent online backup of the bot's database (safe while the bot runs: SQLite's backup API).
-# Usage: deploy/backup.sh /var/lib/enkatbot/enkatbot.db /var/backups/enkatbot
-# Keep the .secret file out of ordinary backups: without it, unfinished surveys cannot be
-# resumed, but that is all it protects; it never decrypts anything in the responses.
+# Consistent online backup of the bot's database (safe while the bot runs: SQLite's backup API),
+# through `enkatbot backup`: a new timestamped file each time (never overwriting an earlier
+# one), mode 0600, holding no unfinished survey (participants who were mid-survey can open
+# their link again after a restore). The .secret file is not needed for a restore: leave it
+# out of backups.
+# Usage: deploy/backup.sh [DATABASE] [BACKUP_FOLDER]
+#   defaults: /var/lib/enkatbot/enkatbot.db and /var/lib/enkatbot-backup
+# ENKATBOT_HOME is the installed clone (default /opt/enkatbot), whose .venv has the command.
 set -euo pipefail
-db=${1:?database path}
-dest=${2:?backup folder}
-mkdir -p "$dest"
-chmod 700 "$dest"
-stamp=$(date +%Y-%m-%d)
-python3 - "$db" "$dest/enkatbot-$stamp.db" <<'PY'
-import sqlite3, sys
-src = sqlite3.connect(sys.argv[1])
-dst = sqlite3.connect(sys.argv[2])
-src.backup(dst)
-dst.close()
-src.close()
-PY
-chmod 600 "$dest/enkatbot-$stamp.db"
-echo "$dest/enkatbot-$stamp.db"
+db=${1:-/var/lib/enkatbot/enkatbot.db}
+dest=${2:-/var/lib/enkatbot-backup}
+home=${ENKATBOT_HOME:-/opt/enkatbot}
+umask 077
+exec "$home/.venv/bin/enkatbot" --db "$db" backup "$dest"

@@ -208,6 +208,7 @@ def restore_database(source: Path, target: Path, now: datetime | None = None) ->
                     old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 aside = target.with_name(f"{target.name}.ersatt-{stamp}")
                 os.link(target, aside)
+                os.chmod(aside, 0o600)
             os.replace(incoming, target)
             for suffix in ("-wal", "-shm"):
                 target.with_name(target.name + suffix).unlink(missing_ok=True)
