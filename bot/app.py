@@ -258,7 +258,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if write_failed:
         # Nothing of this update was saved. A fresh connection lets the next write succeed
         # as soon as the disk does, without a restart.
-        log.error("event=write_failed error=%s", type(err.__cause__ or err).__name__)
+        cause = err.__cause__ if err is not None else None
+        log.error("event=write_failed error=%s", type(cause or err).__name__)
         context.application.bot_data["deps"].service.store.reopen()
     else:
         log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)

@@ -43,15 +43,16 @@ STORAGE_PROBLEMS: Mapping[StorageProblem, str] = {
     "session_exists": "Det finns redan en påbörjad enkät i den här chatten.",
     "no_session": "Det finns ingen påbörjad enkät i den här chatten.",
     "copy_missing": "Filen {path} finns inte.",
-    "copy_unreadable": "{path} är ingen läsbar SQLite-databas; välj en annan säkerhetskopia.",
+    "copy_unreadable": "Filen {path} är ingen läsbar SQLite-databas; välj en annan säkerhetskopia.",
     "copy_corrupt": (
-        "{path} är skadad (PRAGMA integrity_check hittade fel); välj en annan säkerhetskopia."
+        "Filen {path} är skadad (PRAGMA integrity_check hittade fel); välj en annan "
+        "säkerhetskopia."
     ),
     "copy_newer": (
-        "{path} är från en nyare version av enkätboten (schema {version}); uppgradera "
+        "Filen {path} är från en nyare version av enkätboten (schema {version}); uppgradera "
         "programmet först."
     ),
-    "copy_foreign": "{path} är ingen databas från enkätboten; välj en annan fil.",
+    "copy_foreign": "Filen {path} är ingen databas från enkätboten; välj en annan fil.",
     "no_free_name": "Kunde inte hitta ett ledigt filnamn i {folder}.",
     "database_in_use": (
         "En enkätbot kör redan mot {path}; stoppa den först (till exempel: systemctl stop "

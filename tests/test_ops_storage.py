@@ -165,16 +165,18 @@ def test_restore_replaces_the_database_and_keeps_the_old_aside(filled, tmp_path,
     assert len(aside) == 1 and stat.S_IMODE(aside[0].stat().st_mode) == 0o600
 
 
-def test_restore_refuses_while_a_bot_holds_the_database(filled, tmp_path):
+def test_restore_refuses_while_a_bot_holds_the_database(filled, tmp_path, capsys):
     db, _ = filled
     copy = backup_database(db, tmp_path / "kopior")
     before = db.read_bytes()
     lock = hold_run_lock(db)
     try:
-        with pytest.raises(DatabaseInUse, match="stoppa den först"):
+        with pytest.raises(DatabaseInUse):
             restore_database(copy, db)
+        code, _, err = cli(db, "restore", str(copy), capsys=capsys)
     finally:
         release_run_lock(lock)
+    assert code == 2 and "stoppa den först" in err and "systemctl stop enkatbot" in err
     assert db.read_bytes() == before
 
 
