@@ -248,7 +248,11 @@ async def _answer_quietly(query: Any, text: str | None) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure without its content and tell the participant their answers are safe."""
+    """Log the failure without its content and tell the participant what became of it.
+
+    A failed write (full disk, read-only file) says the last answer was not saved and asks
+    to try again; any other failure says only what is true: confirmed answers are saved.
+    """
     err = context.error
     if update is None and isinstance(err, NetworkError):
         # Polling hiccups (timeouts, a dropped connection) are retried by PTB itself.
@@ -264,6 +268,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
     reply = deltagare.NOT_SAVED if write_failed else deltagare.ERROR
+    if isinstance(update, Update) and update.callback_query is not None:
+        await _answer_quietly(update.callback_query, None)  # no spinner left on the phone
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await context.bot.send_message(update.effective_chat.id, reply)
