@@ -10,13 +10,17 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 APT := $(shell [ "$$(id -u)" = 0 ] || echo sudo) apt-get
 
-.PHONY: run test test-fast lint bench lock clean browser
+.PHONY: install run test test-fast lint bench lock clean browser systemd-analyze
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+# Build .venv with the pinned versions and the `enkatbot` command; starts nothing (deploy/README.md).
+install: $(STAMP)
+	@echo "Installerat: $(CURDIR)/$(BIN)/enkatbot. Kontrollera inställningarna med: $(BIN)/enkatbot kontroll"
 
 run: $(STAMP)
 	$(BIN)/enkatbot run
@@ -30,7 +34,17 @@ browser:
 	  fi; \
 	fi
 
-test: $(STAMP) browser
+# tests/test_deploy.py checks the systemd units with systemd's own `systemd-analyze verify`.
+systemd-analyze:
+	@if ! command -v systemd-analyze >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    $(APT) update && DEBIAN_FRONTEND=noninteractive $(APT) install -y systemd; \
+	  else \
+	    echo "Installera systemd (systemd-analyze) för testet av deploy/." >&2; \
+	  fi; \
+	fi
+
+test: $(STAMP) browser systemd-analyze
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

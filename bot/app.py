@@ -13,11 +13,12 @@ import logging
 import secrets
 import signal
 import socket
+import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from json import JSONDecodeError
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,7 +51,9 @@ from bot.context import CONTEXT_TYPES, BotApplication, Context, Deps, deps
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
 from bot.texts import deltagare
-from storage import Store
+from storage import Store, WriteFailed
+from storage.audit import SCHEDULED
+from storage.retention import RULE_SETTING, cutoff_month
 from web.app import WebConfig, create_app, server_config
 
 log = logging.getLogger("enkatbot")
@@ -248,16 +251,31 @@ async def _answer_quietly(query: Any, text: str | None) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure without its content and tell the participant their answers are safe."""
+    """Log the failure without its content and tell the participant what became of it.
+
+    A failed write (full disk, read-only file) says the last answer was not saved and asks
+    to try again; any other failure says only what is true: confirmed answers are saved.
+    """
     err = context.error
     if update is None and isinstance(err, NetworkError):
         # Polling hiccups (timeouts, a dropped connection) are retried by PTB itself.
         log.warning("event=network_error error=%s", type(err).__name__)
         return
-    log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
+    write_failed = isinstance(err, (WriteFailed, sqlite3.OperationalError))
+    if write_failed:
+        # Nothing of this update was saved. A fresh connection lets the next write succeed
+        # as soon as the disk does, without a restart.
+        cause = err.__cause__ if err is not None else None
+        log.error("event=write_failed error=%s", type(cause or err).__name__)
+        deps(context).service.store.reopen()
+    else:
+        log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
+    reply = deltagare.NOT_SAVED if write_failed else deltagare.ERROR
+    if isinstance(update, Update) and update.callback_query is not None:
+        await _answer_quietly(update.callback_query, None)  # no spinner left on the phone
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, deltagare.ERROR)
+            await context.bot.send_message(update.effective_chat.id, reply)
         except Exception:
             log.error("event=error_reply_failed")
 
@@ -289,6 +307,32 @@ async def reminders_job(context: Context) -> None:
     log.info("event=reminders_checked due=%d", len(due))
 
 
+async def gallring_job(context: Context) -> None:
+    """Apply ENKATBOT_GALLRING_AR: delete responses older than the years to keep."""
+    d = deps(context)
+    years = d.settings.gallring_years
+    if not years:
+        return
+    store = d.service.store
+    before = cutoff_month(years)
+    rule = RULE_SETTING.format(years=years)
+    # A run with nothing to delete leaves no protocol line: only real gallring is recorded.
+    if store.gallra(before, rule=rule, actor=SCHEDULED, dry_run=True).total == 0:
+        return
+    result = store.gallra(before, rule=rule, actor=SCHEDULED)
+    log.info("event=gallring responses=%d", result.total)
+
+
+def schedule_gallring(app: BotApplication, settings: Settings) -> None:
+    """Run gallring monthly (the 1st, 03:00 local time) and once shortly after start."""
+    if not settings.gallring_years:
+        return
+    assert app.job_queue is not None
+    when = time(3, 0, tzinfo=ZoneInfo(settings.timezone))
+    app.job_queue.run_monthly(gallring_job, when=when, day=1, name="gallring")
+    app.job_queue.run_once(gallring_job, when=30, name="gallring-ikapp")
+
+
 async def post_init(app: BotApplication) -> None:
     """Set the command menus and start the scheduled jobs."""
     d: Deps = app.bot_data.deps
@@ -305,6 +349,7 @@ async def post_init(app: BotApplication) -> None:
         reminders_job, interval=3600, first=first_check, name="paminnelser"
     )
     reports.schedule(app, d.settings)
+    schedule_gallring(app, d.settings)
     log.info("event=started bot=%s users_with_roles=%d", app.bot.username, len(users))
 
 
@@ -402,14 +447,16 @@ WEBHOOK_PATH = "telegram"
 MAX_UPDATE_BYTES = 1 << 20
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, store: Store | None = None) -> None:
     """Run the bot until stopped: long polling, or a webhook when ENKATBOT_WEBHOOK_URL is set.
+
+    `store` is the database the start-up checks opened (by default the settings' file).
 
     With ENKATBOT_WEBB_URL the web survey is served too, in the same process and event loop,
     and the webhook (if any) on the web server's port.
     """
     configure_logging()
-    app = build_application(settings)
+    app = build_application(settings, store)
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     if settings.webb_url:
         serve_with_web(app, settings, secret)

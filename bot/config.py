@@ -95,6 +95,10 @@ class Settings:
     webb_port: int = 8080
     forbund: str | None = None
     """The samordningsförbund's name: on every report and in the participants' greeting."""
+    kontakt: str | None = None
+    """Who participants contact about their data (ENKATBOT_KONTAKT), named by /integritet."""
+    gallring_years: int | None = None
+    """Years to keep responses (ENKATBOT_GALLRING_AR); None keeps them."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -126,6 +130,8 @@ class Settings:
             webb_listen=env("ENKATBOT_WEBB_LISTEN") or "127.0.0.1",
             webb_port=_int("ENKATBOT_WEBB_PORT", 8080, 1),
             forbund=" ".join((env("ENKATBOT_FORBUND") or "").split()) or None,
+            kontakt=" ".join((env("ENKATBOT_KONTAKT") or "").split()) or None,
+            gallring_years=_int("ENKATBOT_GALLRING_AR", 0, 1) or None,
         )
 
     def bot_api_urls(self) -> BotApiUrls:

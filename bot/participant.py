@@ -421,7 +421,8 @@ async def on_privacy(update: Update, context: Context) -> None:
     """/integritet: how answers are handled, in plain words."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(t.PRIVACY)
+    settings = deps(context).settings
+    await message.reply_text(t.privacy(settings.forbund, settings.kontakt))
 
 
 async def send_reminder(context: Context, chat_id: int) -> None:

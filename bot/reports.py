@@ -36,6 +36,7 @@ from bot.context import BotApplication, BotData, Context, Deps, answer_query, de
 from bot.roles import require_role
 from bot.texts import samordnare as s
 from storage import Store
+from storage.audit import SCHEDULED
 
 if TYPE_CHECKING:
     from analysis.summary import MonthlySummary
@@ -259,6 +260,8 @@ async def deliver_due(context: Context, now: datetime | None = None) -> int:
             continue
         store.mark_report_sent(user_id, month)
         sent += 1
+    if sent:
+        store.log_action(SCHEDULED, "sammanfattning_skickad", f"{month} till {sent} mottagare")
     log.info("event=monthly_summary month=%s sent=%d", month, sent)
     return sent
 
@@ -369,6 +372,11 @@ async def on_report_callback(update: Update, context: Context) -> None:
             await query.edit_message_text(s.BUILDING)
             summary = await period_summary_off_loop(context, period, insats)
             await send_summary(context, chat.id, summary)
+            assert update.effective_user is not None
+            d.service.store.log_action(
+                update.effective_user.id, "rapport_skickad",
+                f"{period.label}, {insats or 'alla insatser'}, till 1 mottagare",
+            )
             log.info("event=report_on_demand")
             return
     except (ValueError, IndexError):

@@ -98,6 +98,7 @@ async def redeem_invite(update: Update, context: Context, token: str) -> None:
         return
     if role in ("coordinator", "admin"):
         store.subscribe(user.id)
+    store.log_action(user.id, "inbjudan_anvand", f"fick rollen {role}")
     log.info("event=invite_redeemed role=%s", role)
     try:
         await context.bot.set_my_commands(
@@ -138,6 +139,8 @@ async def on_new_insats(update: Update, context: Context) -> None:
     except StorageError as exc:
         await message.reply_text(p.storage_problem(exc))
         return
+    assert update.effective_user is not None
+    deps(context).service.store.log_action(update.effective_user.id, "insats_skapad", insats.name)
     log.info("event=insats_created")
     await message.reply_text(p.NEW_INSATS_DONE.format(name=insats.name))
 
@@ -195,6 +198,8 @@ async def on_staff_callback(update: Update, context: Context) -> None:
             return
         if kind == "B" and len(parts) == 2 and parts[1] in RANK:
             token = store.create_invite(parts[1])
+            assert update.effective_user is not None
+            store.log_action(update.effective_user.id, "inbjudan_skapad", f"roll {parts[1]}")
             url = deep_link(context.bot.username, token)
             await query.edit_message_text(
                 p.INVITE_CREATED.format(role=p.ROLE_NAMES[parts[1]], url=url)
@@ -216,6 +221,10 @@ async def _send_link(update: Update, context: Context, insats: str,
     token = d.service.store.create_links(
         insats, enkat, valid_days=d.settings.link_valid_days, now=now
     )[0]
+    assert update.effective_user is not None
+    d.service.store.log_action(
+        update.effective_user.id, "lankar_skapade", f"1 länk, {insats}, {enkat}"
+    )
     url = survey_link(d.settings, context.bot.username, token)
     expires = (now + timedelta(days=d.settings.link_valid_days)).date().isoformat()
     label = _enkat_label(enkat).split(" (")[0].lower()

@@ -13,6 +13,7 @@ from enkatbot import texts
 from enkatbot.common import CliError, open_db, settings
 from questionnaires.model import QUESTIONNAIRE_IDS, get
 from storage import ROLES
+from storage.audit import COMMAND_LINE
 
 
 def resolve_bot_username(settings: Settings) -> str:
@@ -43,7 +44,9 @@ def check_enkat(enkat: str) -> None:
 
 def cmd_insats_add(args: argparse.Namespace) -> int:
     """Create an insats."""
-    insats = open_db(args).add_insats(args.name)
+    store = open_db(args, create=True)
+    insats = store.add_insats(args.name)
+    store.log_action(COMMAND_LINE, "insats_skapad", insats.name)
     print(texts.INSATS_CREATED.format(name=insats.name))
     return 0
 
@@ -72,6 +75,9 @@ def cmd_link_create(args: argparse.Namespace) -> int:
         valid_days=args.giltig_dagar,
         uses=args.anvandningar,
     )
+    store.log_action(
+        COMMAND_LINE, "lankar_skapade", f"{len(tokens)} länkar, {args.insats}, {args.enkat}"
+    )
     width = len(str(len(tokens)))
     for n, token in enumerate(tokens, 1):
         url = survey_link(current, username, token)
@@ -86,15 +92,19 @@ def cmd_link_create(args: argparse.Namespace) -> int:
 def cmd_link_withdraw(args: argparse.Namespace) -> int:
     """Withdraw a link (the token, or the whole t.me link)."""
     token = args.token.rsplit("start=", 1)[-1].rstrip("/").rsplit("/e/", 1)[-1]
-    if not open_db(args).withdraw_link(token):
+    store = open_db(args)
+    if not store.withdraw_link(token):
         raise CliError(texts.UNKNOWN_LINK)
+    store.log_action(COMMAND_LINE, "lank_aterkallad", "1 länk")
     print(texts.LINK_WITHDRAWN)
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Give a Telegram user a role."""
-    open_db(args).add_user(args.telegram_id, args.roll)
+    store = open_db(args, create=True)
+    store.add_user(args.telegram_id, args.roll)
+    store.log_action(COMMAND_LINE, "roll_given", f"{args.telegram_id} fick rollen {args.roll}")
     print(texts.ROLE_GIVEN.format(telegram_id=args.telegram_id, role=args.roll))
     return 0
 
@@ -108,8 +118,10 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 def cmd_user_remove(args: argparse.Namespace) -> int:
     """Take away a user's role."""
-    if not open_db(args).remove_user(args.telegram_id):
+    store = open_db(args)
+    if not store.remove_user(args.telegram_id):
         raise CliError(texts.NO_ROLE.format(telegram_id=args.telegram_id))
+    store.log_action(COMMAND_LINE, "roll_borttagen", f"{args.telegram_id} har ingen roll")
     print(texts.ROLE_REMOVED.format(telegram_id=args.telegram_id))
     return 0
 

@@ -15,7 +15,7 @@ from questionnaires.model import QUESTIONNAIRE_IDS
 def cmd_chat(args: argparse.Namespace) -> int:
     """Answer a questionnaire in the terminal."""
     check_enkat(args.enkat)
-    store = open_db(args)
+    store = open_db(args, create=True)
     if args.insats:
         store.require_insats(args.insats)
     return run_chat(store, args.enkat, args.insats, out=sys.stdout)

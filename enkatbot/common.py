@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.config import Settings
+from enkatbot import texts as t
 from storage import Store, open_store
 
 
@@ -27,6 +28,14 @@ def settings(args: argparse.Namespace) -> Settings:
     return current
 
 
-def open_db(args: argparse.Namespace) -> Store:
-    """Open the database the settings name; return the store."""
-    return open_store(settings(args).db_path)
+def open_db(args: argparse.Namespace, *, create: bool = False) -> Store:
+    """Open the database the settings name; return the store.
+
+    Only subcommands that set something up (`create`) may make a new file; the others say
+    that the database is missing, so a command run in the wrong folder never leaves an empty
+    database behind.
+    """
+    path = settings(args).db_path
+    if not create and not path.exists():
+        raise CliError(t.DB_MISSING.format(path=path))
+    return open_store(path)

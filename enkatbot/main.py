@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError
-from enkatbot import admin, chat, historik, rapport, run, texts
+from enkatbot import admin, chat, drift, historik, kontroll, rapport, run, texts
 from enkatbot.common import CliError
+from enkatbot.kontroll import CheckFailed
 from questionnaires.model import QuestionnaireError
-from storage import StorageError
+from storage import StorageError, WriteFailed
 
 PRIVATE_UMASK = 0o077
 
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.register(sub)
     rapport.register(sub)
     historik.register(sub)
+    kontroll.register(sub)
+    drift.register(sub)
     return parser
 
 
@@ -47,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except CheckFailed as exc:
+        print(texts.ERROR_PREFIX.format(message=exc), file=sys.stderr)
+        return exc.status
+    except WriteFailed:
+        print(texts.ERROR_PREFIX.format(message=texts.WRITE_FAILED_HINT), file=sys.stderr)
+        return 3
     except StorageError as exc:
         print(texts.ERROR_PREFIX.format(message=texts.storage_problem(exc)), file=sys.stderr)
         return 2

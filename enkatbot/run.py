@@ -1,4 +1,4 @@
-"""`enkatbot run`: start the bot."""
+"""`enkatbot run`: check the settings, the database and Telegram, then start the bot."""
 
 from __future__ import annotations
 
@@ -6,22 +6,23 @@ import argparse
 from typing import Any
 
 from enkatbot.common import settings
+from enkatbot.kontroll import startup_checks
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the bot."""
+    """Start the bot once every start-up check passes (kontroll); return its exit status."""
     # Lazy: the bot pulls in python-telegram-bot, pandas and matplotlib, which the other
     # subcommands do not need.
     from bot.app import run
 
     current = settings(args)
-    current.require_token()
-    run(current)
+    run(current, startup_checks(current))
     return 0
 
 
 def register(sub: Any) -> None:
     """Add `run` to an argparse subparsers object."""
-    p = sub.add_parser("run", help="starta boten", description="Starta boten (long polling, "
-                       "eller webhook om ENKATBOT_WEBHOOK_URL är satt).")
+    p = sub.add_parser("run", help="starta boten", description="Kontrollera inställningarna, "
+                       "databasen och Telegram, och starta sedan boten (long polling, eller "
+                       "webhook om ENKATBOT_WEBHOOK_URL är satt).")
     p.set_defaults(func=cmd_run)

@@ -1,4 +1,8 @@
-"""What the `enkatbot` command prints: results, and why a request could not be carried out."""
+"""What the `enkatbot` command prints: results, and why a request could not be carried out.
+
+Start-up checks, kontroll, backup, restore, gallring and the audit log say one Swedish
+sentence per problem, saying what to do; never a secret.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +42,24 @@ STORAGE_PROBLEMS: Mapping[StorageProblem, str] = {
     "link_used": "Länken har redan använts.",
     "session_exists": "Det finns redan en påbörjad enkät i den här chatten.",
     "no_session": "Det finns ingen påbörjad enkät i den här chatten.",
+    "copy_missing": "Filen {path} finns inte.",
+    "copy_unreadable": "Filen {path} är ingen läsbar SQLite-databas; välj en annan säkerhetskopia.",
+    "copy_corrupt": (
+        "Filen {path} är skadad (PRAGMA integrity_check hittade fel); välj en annan "
+        "säkerhetskopia."
+    ),
+    "copy_newer": (
+        "Filen {path} är från en nyare version av enkätboten (schema {version}); uppgradera "
+        "programmet först."
+    ),
+    "copy_foreign": "Filen {path} är ingen databas från enkätboten; välj en annan fil.",
+    "no_free_name": "Kunde inte hitta ett ledigt filnamn i {folder}.",
+    "database_in_use": (
+        "En enkätbot kör redan mot {path}; stoppa den först (till exempel: systemctl stop "
+        "enkatbot)."
+    ),
+    "bad_month": "Månaden ska skrivas ÅÅÅÅ-MM, till exempel 2023-01, inte {raw!r}.",
+    "unknown_action": "Okänd händelse i loggen: {action!r}.",
 }
 NO_INSATSER_YET = "(inga ännu)"
 
@@ -82,3 +104,66 @@ RAPPORT_NO_CHARTS = "Inga diagram: det finns inga siffror att visa för perioden
 RAPPORT_WRITING_REPORT = "Skriver rapporten …"
 RAPPORT_WRITING_CSV = "Skriver CSV …"
 RAPPORT_WRITING_PDF = "Skriver PDF …"
+
+TOKEN_MALFORMED = (
+    "TELEGRAM_BOT_TOKEN ser inte ut som en token från @BotFather (den ser ut som "
+    "123456789:AA…); kopiera den igen, utan mellanslag eller citattecken."
+)
+TOKEN_REJECTED = (
+    "Telegram godkänner inte TELEGRAM_BOT_TOKEN; hämta en ny token hos @BotFather "
+    "(/mybots → din bot → API Token) och lägg in den i inställningarna."
+)
+TELEGRAM_UNREACHABLE = (
+    "Boten når inte Telegram på {url}; kontrollera serverns nätverk och brandvägg "
+    "(utgående HTTPS) och starta boten igen."
+)
+TELEGRAM_FAILED = (
+    "Telegram svarade med ett fel när boten kontrollerade sin token; försök igen om en stund."
+)
+FOLDER_NOT_WRITABLE = (
+    "Mappen {folder} går inte att skriva i; ge botens användare skrivrätt till den "
+    "(till exempel: chown enkatbot {folder}) eller ange en annan databas med ENKATBOT_DB."
+)
+DB_CANNOT_OPEN = (
+    "Databasen {path} går inte att öppna; kontrollera att filen är en databas från "
+    "enkätboten och att botens användare får läsa och skriva den."
+)
+DB_NOT_WRITABLE = (
+    "Databasen {path} går inte att skriva till; kontrollera att disken inte är full och att "
+    "filen och mappen inte är skrivskyddade."
+)
+NO_ADMIN = (
+    "Varning: ingen administratör är inlagd, så ingen kan bjuda in personal i boten; lägg till "
+    "dig själv med: enkatbot user add <ditt Telegram-id> --roll admin"
+)
+DB_MISSING = (
+    "Databasen {path} finns inte; ange rätt fil med ENKATBOT_DB eller --db (på en server "
+    "oftast /var/lib/enkatbot/enkatbot.db), eller kör kommandot i mappen där data/ finns."
+)
+
+DB_NOT_YET = "Databasen finns inte ännu; boten skapar den när den startar första gången."
+KONTROLL_OK = "Allt ser bra ut."
+KONTROLL_PROBLEMS = "Kontrollen hittade {n} problem (se ovan)."
+HALSA_OK = "ok: databasen {path} går att läsa och skriva (schema {version})."
+
+BACKUP_DONE = "Säkerhetskopian är sparad: {path} (läsbar bara för din användare)."
+RESTORE_DONE = "Databasen {target} är återställd från {source}."
+RESTORE_ASIDE = "Den tidigare databasen ligger kvar som {aside}; radera den när allt fungerar."
+RESTORE_NOTE = (
+    "Påbörjade enkäter följer aldrig med en säkerhetskopia: deltagare som inte var klara kan "
+    "öppna sin länk igen och börja om."
+)
+
+GALLRA_NO_RULE = (
+    "Ange vilka svar som ska gallras: --fore ÅÅÅÅ-MM, eller ENKATBOT_GALLRING_AR (antal år "
+    "att spara svaren)."
+)
+GALLRA_DRY = "Torrkörning, inget raderades: {line}"
+GALLRA_DONE = "Gallrat: {line}"
+
+LOGG_EMPTY = "Loggen är tom."
+LOGG_BAD_DATE = "Datumet ska skrivas ÅÅÅÅ-MM-DD, till exempel 2026-01-31, inte {raw!r}."
+WRITE_FAILED_HINT = (
+    "Databasen gick inte att skriva till; kontrollera att disken inte är full och att filen "
+    "inte är skrivskyddad, och försök igen."
+)

@@ -13,12 +13,12 @@ import secrets
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import sqlite_utils
 
-from storage.records import ChatRef, StorageError, default_db_path
+from storage.records import ChatRef, StorageError, WriteFailed, default_db_path
 from storage.schema import MIGRATIONS, statements
 
 KDF_N = 2**14
@@ -28,6 +28,17 @@ docs/anonymitet.md), so walking every possible Telegram id takes core-years, not
 KEY_CACHE_SIZE = 4096
 """Active chats whose key is kept in memory (never on disk), so a chat pays the cost once."""
 
+WRITE_FAILED = "Databasen gick inte att skriva till (full disk, skrivskyddad fil eller läsfel)."
+_WRITE_ERRORS = frozenset(
+    {"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_BUSY"}
+)
+
+
+def _is_write_failure(exc: sqlite3.OperationalError) -> bool:
+    # Extended codes name their primary code first: SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED.
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return "_".join(name.split("_")[:2]) in _WRITE_ERRORS
+
 
 class StoreBase:
     """The connection to one SQLite file, migrated to the newest schema, and its secret."""
@@ -36,21 +47,50 @@ class StoreBase:
         """Open (creating and migrating as needed) the database file at `path`."""
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(self.path), timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self.db = sqlite_utils.Database(conn)
-        # The file, and the -wal and -shm SQLite gives the same mode, for the bot's user only.
-        with contextlib.suppress(PermissionError):  # another user's file: theirs to guard
-            os.chmod(self.path, 0o600)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA secure_delete=ON")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db = self._connect()
         self._migrate()
         self._secret = self._load_secret()
         self._keys: OrderedDict[ChatRef, str] = OrderedDict()
         self._checkpoint_owed = False
+
+    def _connect(self) -> sqlite_utils.Database:
+        conn = sqlite3.connect(
+            str(self.path), timeout=30, isolation_level=None, check_same_thread=False
+        )
+        db = sqlite_utils.Database(conn)
+        # The file, and the -wal and -shm SQLite gives the same mode, for the bot's user only.
+        with contextlib.suppress(PermissionError):  # another user's file: theirs to guard
+            os.chmod(self.path, 0o600)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA secure_delete=ON")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def reopen(self) -> bool:
+        """Replace the connection with a fresh one; return True when the file opened again.
+
+        After a failed write (a read-only or vanished file, an I/O error) SQLite may keep a
+        connection that can never write again; a new one works as soon as the file does.
+        When the file cannot be opened yet, the old connection stays and False comes back.
+        """
+        try:
+            fresh = self._connect()
+        except sqlite3.Error:
+            return False
+        old, self.db = self.db, fresh
+        with suppress(sqlite3.Error):
+            old.close()
+        return True
+
+    def probe_write(self) -> None:
+        """Raise WriteFailed unless a transaction can be committed to the file now."""
+        try:
+            with self.db.atomic():
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                self.db.execute(f"PRAGMA user_version={int(version)}")
+        except sqlite3.Error as exc:
+            raise WriteFailed(WRITE_FAILED) from exc
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -99,25 +139,37 @@ class StoreBase:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Run the block in one transaction: all of it is committed, or none."""
+        """Run the block in one transaction: all of it is committed, or none.
+
+        A write the file refuses (disk full, read-only, I/O error) is rolled back and raised
+        as WriteFailed, and the connection is renewed so the next write can succeed as soon
+        as the disk allows it.
+        """
         conn = self.db.conn
         if conn.in_transaction:
             with self.db.atomic():  # a savepoint inside the outer transaction
                 yield
             return
-        # IMMEDIATE takes the write lock first, waiting for it if need be. A deferred
-        # transaction that reads before it writes fails at once ("database is locked", no
-        # waiting) when another connection committed in between: the report worker, the
-        # web front end or `enkatbot` on the same file.
-        conn.execute("BEGIN IMMEDIATE")
-        committed = False
         try:
-            yield
-            conn.execute("COMMIT")
-            committed = True
-        finally:
-            if not committed and self.db.conn.in_transaction:
-                conn.execute("ROLLBACK")
+            # IMMEDIATE takes the write lock first, waiting for it if need be. A deferred
+            # transaction that reads before it writes fails at once ("database is locked", no
+            # waiting) when another connection committed in between: the report worker, the
+            # web front end or `enkatbot` on the same file.
+            conn.execute("BEGIN IMMEDIATE")
+            committed = False
+            try:
+                yield
+                conn.execute("COMMIT")
+                committed = True
+            finally:
+                if not committed and self.db.conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if not _is_write_failure(exc):
+                raise
+            self.reopen()
+            raise WriteFailed(WRITE_FAILED) from exc
         if self._checkpoint_owed:
             self.checkpoint()
 

@@ -40,6 +40,15 @@ StorageProblem = Literal[
     "link_used",
     "session_exists",
     "no_session",
+    "copy_missing",  # details: path
+    "copy_unreadable",  # details: path
+    "copy_corrupt",  # details: path
+    "copy_newer",  # details: path, version
+    "copy_foreign",  # details: path
+    "no_free_name",  # details: folder
+    "database_in_use",  # details: path
+    "bad_month",  # details: raw
+    "unknown_action",  # details: action
 ]
 INSATS_NAME_LIMIT = 80
 
@@ -60,6 +69,12 @@ class StorageError(Exception):
 
 class LinkTaken(StorageError):
     """The link was used up between checking it and claiming it (another chat or process)."""
+class WriteFailed(Exception):
+    """The database could not be written (disk full, read-only, I/O error); nothing was saved.
+
+    Deliberately not a StorageError: handlers that turn a StorageError into a reply about the
+    request (a used link, a taken name) must never tell someone a failed write was that.
+    """
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ Anonymity is built into the tables:
 - `released_cell` (the release ledger, `analysis.ledger`) holds the counts of every table cell
   ever released to anyone — scope, question, group, counts — and nothing about who answered.
 See docs/anonymitet.md for the whole threat model.
+- `audit_log` records what staff did (roles, invites, insatser, link counts, reports, gallring,
+  restores), by whom and when; nothing a participant does is ever written there.
 """
 
 from __future__ import annotations
@@ -273,6 +275,18 @@ MIGRATIONS: tuple[str, ...] = (
         imported TEXT NOT NULL,
         PRIMARY KEY (ar, enkat, fraga, grupp)
     ) WITHOUT ROWID;
+    """,
+    # 9: the audit log of staff actions (who: a Telegram id or "kommandoraden"; never a
+    # participant, a link token or an answer) and the gallringsprotokoll, as action 'gallring'
+    """
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_log_at ON audit_log (at);
     """,
 )
 

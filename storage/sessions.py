@@ -32,6 +32,7 @@ from typing import Any, Literal
 import sqlite_utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from storage.backup import remove_unfinished
 from storage.base import StoreBase
 from storage.records import (
     Channel,
@@ -371,16 +372,9 @@ def scrub_unfinished(path: str | Path) -> None:
     a participant can open it again after a restore), then VACUUMs so that no page of the
     copy keeps a trace of what was deleted. Never call it on the live database.
     """
-    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn = sqlite3.connect(str(path))
     try:
-        conn.execute("PRAGMA secure_delete=ON")
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("DELETE FROM session")
-        conn.execute("DELETE FROM reminder")
-        conn.execute(
-            "UPDATE link SET uses_left = uses_left + in_progress, in_progress = 0, held_by = NULL"
-        )
-        conn.execute("COMMIT")
+        remove_unfinished(conn)
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("PRAGMA journal_mode=DELETE")  # one file: no -wal beside the backup

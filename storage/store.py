@@ -5,8 +5,9 @@ or restart loses nothing. See `storage.schema` for what each table may hold.
 
 `Store` is one class made of parts along the seams of what it stores: `base` (the file,
 migrations, secret), `sessions` (unfinished surveys: the part anonymity depends on), `links`
-(insatser and survey links), `people` (roles, invites, subscriptions), `reporting` and
-`ledger` (the counts of released report cells).
+(insatser and survey links), `people` (roles, invites, subscriptions), `reporting`,
+`ledger` (the counts of released report cells), and `retention` (gallring) on `audit` (the
+log of staff actions).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from storage.records import (
     Session,
     StorageError,
     StorageProblem,
+    WriteFailed,
     default_db_path,
     hash_token,
 )
 from storage.reporting import ReportingPart
+from storage.retention import RetentionPart
 from storage.sessions import SessionsPart
 
 __all__ = [
@@ -51,13 +54,14 @@ __all__ = [
     "StorageError",
     "StorageProblem",
     "Store",
+    "WriteFailed",
     "default_db_path",
     "hash_token",
     "open_store",
 ]
 
 
-class Store(SessionsPart, LinksPart, PeoplePart, ReportingPart, LedgerPart):
+class Store(SessionsPart, LinksPart, PeoplePart, ReportingPart, LedgerPart, RetentionPart):
     """The project's database: insatser, links, users, sessions, responses and answers."""
 
 

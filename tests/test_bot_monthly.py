@@ -119,6 +119,10 @@ def test_a_missed_month_is_sent_at_start_once_and_only_to_subscribed_coordinator
         stina.expect_nothing_yet()
         lena.expect_nothing_yet()
         assert _sent(bot) == [(COORDINATOR, month)]
+        # The audit log says the summary went out, and to how many; never to whom.
+        assert bot.sql("SELECT actor, action, detail FROM audit_log") == [
+            ("schemalagt", "sammanfattning_skickad", f"{month} till 1 mottagare")
+        ]
 
         runs = bot.log.count("event=monthly_summary")
         bot.stop()
@@ -176,6 +180,11 @@ def test_rapport_on_demand_for_coordinators_and_refused_to_others(tmp_path):
         _expect_report(cora, f"Rapport för {month_name(month)}")
         # On demand never counts as the monthly delivery.
         assert _sent(bot, timeout=1) == []
+        # ... but it is in the audit log: who asked, for which period and insats.
+        assert bot.sql("SELECT actor, action, detail FROM audit_log") == [
+            (str(COORDINATOR), "rapport_skickad",
+             f"{month_name(month)}, {INSATS}, till 1 mottagare")
+        ]
 
 
 def _expect_report(phone, heading: str) -> BotMessage:

@@ -49,7 +49,10 @@ def run(db_path, capsys):
 # -- insatser ----------------------------------------------------------------------------------
 
 
-def test_insats_add_and_list(run):
+def test_insats_add_and_list(run, db_path):
+    code, out, err = run("insats", "list")
+    assert code == 2 and "finns inte" in err and not db_path.exists()
+    Store(db_path).close()
     code, out, _ = run("insats", "list")
     assert code == 0 and "Inga insatser" in out
     assert run("insats", "add", "Steget vidare")[0] == 0
@@ -369,7 +372,8 @@ def test_link_create_asks_the_bot_api_for_the_username_when_only_a_token_is_set(
 @pytest.mark.parametrize("problem", typing.get_args(StorageProblem))
 def test_every_storage_problem_has_a_sentence_for_staff_and_for_the_command(problem):
     details = {"path": "data/e.db", "version": 9, "limit": 80, "name": "Steget",
-               "names": ["Alfa", "Beta"], "role": "chef", "roles": ("admin", "staff")}
+               "names": ["Alfa", "Beta"], "role": "chef", "roles": ("admin", "staff"),
+               "folder": "/var/lib/enkatbot-backup", "raw": "2023-13", "action": "x"}
     for render in (personal.storage_problem, cli_texts.storage_problem):
         text = render(StorageError(problem, **details))
         assert text and text[0].isupper() and text.endswith(".")

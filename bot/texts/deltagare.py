@@ -164,6 +164,19 @@ PRIVACY = (
     "• Om du skriver något om dig själv som vi inte känner igen, till exempel var du jobbar, "
     "kan det gå att förstå vem du är. Skriv hellre mindre än mer."
 )
+PRIVACY_CONTROLLER = "Personuppgiftsansvarig är {forbund}."
+PRIVACY_CONTACT = "Frågor om dina uppgifter: {kontakt}."
+PRIVACY_NO_CONTACT = "Frågor om dina uppgifter: fråga personalen som gav dig länken."
+
+
+def privacy(forbund: str | None, kontakt: str | None) -> str:
+    """Return /integritet's text, naming the förbund and its contact when they are set."""
+    lines = [PRIVACY]
+    if forbund:
+        lines.append(PRIVACY_CONTROLLER.format(forbund=forbund))
+    lines.append(PRIVACY_CONTACT.format(kontakt=kontakt) if kontakt else PRIVACY_NO_CONTACT)
+    return "\n\n".join(lines)
+
 
 USE_BUTTONS = "Svara genom att trycka på en av knapparna under frågan. Här är frågan igen:"
 STALE_BUTTON = "Den knappen hör till en äldre fråga. Här är frågan du är på nu:"
@@ -197,7 +210,14 @@ BUTTON_OF_ENDED_SURVEY = (
 BUTTON_WITHOUT_MESSAGE = (
     "Den här knappen går inte att använda längre. Skriv /start så ser du var du är."
 )
-ERROR = "Något gick fel hos oss. Dina svar är sparade. Försök igen om en stund."
+ERROR = (
+    "Något gick fel hos oss. Svar som du redan har sett bekräftade är sparade. "
+    "Försök igen om en stund."
+)
+NOT_SAVED = (
+    "Ditt senaste svar kunde inte sparas just nu. Försök igen om en stund: "
+    "tryck på svaret igen eller skriv det igen."
+)
 WRITTEN_BEFORE_QUESTION = (
     "Ditt meddelande skrevs innan den här frågan visades, så jag sparade det inte som svar. "
     "Här är frågan du är på nu. Skriv ditt svar igen om du vill:"

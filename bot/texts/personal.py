@@ -88,6 +88,20 @@ STORAGE_PROBLEMS: Mapping[StorageProblem, str] = {
     "link_used": "Länken har redan använts.",
     "session_exists": "Det finns redan en påbörjad enkät i den här chatten.",
     "no_session": "Det finns ingen påbörjad enkät i den här chatten.",
+    # Backup, restore and gallring are done on the command line; should one of these ever
+    # reach staff in the bot, they get a sentence that sends them to IT.
+    "copy_missing": "Säkerhetskopian finns inte. Be den som sköter boten om hjälp.",
+    "copy_unreadable": "Säkerhetskopian går inte att läsa. Be den som sköter boten om hjälp.",
+    "copy_corrupt": "Säkerhetskopian är skadad. Be den som sköter boten om hjälp.",
+    "copy_newer": (
+        "Säkerhetskopian är från en nyare version av enkätboten (schema {version}). "
+        "Be den som sköter boten att uppgradera programmet."
+    ),
+    "copy_foreign": "Filen är ingen databas från enkätboten. Be den som sköter boten om hjälp.",
+    "no_free_name": "Säkerhetskopian kunde inte sparas. Be den som sköter boten om hjälp.",
+    "database_in_use": "Databasen används av boten just nu. Försök igen senare.",
+    "bad_month": "Månaden ska skrivas ÅÅÅÅ-MM, till exempel 2023-01.",
+    "unknown_action": "Något gick fel hos oss. Be den som sköter boten om hjälp.",
 }
 NO_INSATSER_YET = "(inga ännu)"
 
