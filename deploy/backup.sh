@@ -6,10 +6,11 @@
 # out of backups.
 # Usage: deploy/backup.sh [DATABASE] [BACKUP_FOLDER]
 #   defaults: /var/lib/enkatbot/enkatbot.db and /var/lib/enkatbot-backup
-# ENKATBOT_HOME is the installed clone (default /opt/enkatbot), whose .venv has the command.
+# ENKATBOT_HOME is the installed clone whose .venv has the command (default: the clone this
+# script lives in).
 set -euo pipefail
 db=${1:-/var/lib/enkatbot/enkatbot.db}
 dest=${2:-/var/lib/enkatbot-backup}
-home=${ENKATBOT_HOME:-/opt/enkatbot}
+home=${ENKATBOT_HOME:-$(cd "$(dirname "$0")/.." && pwd)}
 umask 077
 exec "$home/.venv/bin/enkatbot" --db "$db" backup "$dest"

@@ -32,9 +32,10 @@ PARTICIPANT_ID = 730_004_009
 def answers() -> list[str]:
     """Return a full set of answers to deltagare-pagaende, free text included."""
     q = get("deltagare-pagaende")
-    kon = [o.label for o in q.items[0].scale.options]  # type: ignore[union-attr]
-    frekvens = [o.label for o in q.items[1].scale.options]  # type: ignore[union-attr]
-    return [kon[0], *frekvens[:7], "Jag vill hitta ett jobb", t.BUTTON_SKIP, "Inget mer"]
+    # Each item's own scale: some take the frequency labels, some the degree labels.
+    rated = [item.scale.options[n % 6].label for n, item in enumerate(q.items[:8])
+             if item.scale is not None]
+    return [*rated, "Jag vill hitta ett jobb", t.BUTTON_SKIP, "Inget mer"]
 
 
 def audit(bot: BotUnderTest) -> list[tuple[str, str, str]]:
