@@ -42,11 +42,11 @@ STEP = 60.0
 def pattern(i: int) -> list[str]:
     """Return participant i's answers to deltagare-pagaende; every participant's differ."""
     q = get("deltagare-pagaende")
-    kon = [o.label for o in q.items[0].scale.options]  # type: ignore[union-attr]
-    frekvens = [o.label for o in q.items[1].scale.options]  # type: ignore[union-attr]
+    # Each item on its own scale: some take the frequency labels, some the degree labels.
+    scales = [item.scale.options for item in q.items[:8] if item.scale is not None]
     return [
-        kon[i % len(kon)],
-        *[frekvens[(i + k) % len(frekvens)] for k in range(7)],
+        scales[0][i % len(scales[0])].label,
+        *[options[(i + k) % len(options)].label for k, options in enumerate(scales[1:])],
         f"Deltagare {i:02d} vill hitta ett jobb",
         t.BUTTON_SKIP if i % 3 == 0 else f"Stödet gav deltagare {i:02d} mod",
         f"Inget mer att säga från {i:02d}",
