@@ -62,6 +62,11 @@ def small_disk(tmp_path: Path):
     subprocess.run(["umount", "-l", str(mnt)], check=True)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect since the flow rewrite: after a failed write and a successful retap, "
+    "the next tap is first answered as stale, then counted (issue 9.4 note)",
+)
 def test_a_full_disk_says_the_answer_was_not_saved_and_the_bot_recovers(small_disk, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
