@@ -25,6 +25,7 @@ from questionnaires import engine
 from questionnaires import flow as f
 from questionnaires.engine import Answer
 from questionnaires.flow import FlowState
+from storage import WriteFailed
 
 log = logging.getLogger("enkatbot.deltagare")
 
@@ -275,13 +276,24 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
                 await _strip_buttons(context, chat_id, old)
                 edited.add(old)
             msg = await _show_step(context, chat_id, state, effect)
-            state = deps(context).service.mark_shown(
-                chat_id, state, at=int(msg.date.timestamp()), message_id=msg.message_id
-            )
+            state = _mark_shown(context, chat_id, state, msg)
         else:
             _log_storage(chat_id, effect, state)
     if notes:
         await say(update, context, chat_id, notes)
+
+
+def _mark_shown(context: Context, chat_id: int, state: FlowState, msg: Message) -> FlowState:
+    try:
+        return deps(context).service.mark_shown(
+            chat_id, state, at=int(msg.date.timestamp()), message_id=msg.message_id
+        )
+    except WriteFailed:
+        # The step's own change is already committed; only the note of what is on the
+        # screen is lost. Saying "not saved" here would be untrue, so the step stands as
+        # unshown: typed text is then refused kindly and the step shown again.
+        log.warning("event=shown_not_saved chat=%s", tag(chat_id))
+        return state
 
 
 def _log_storage(chat_id: int, effect: f.Effect, state: FlowState | None) -> None:

@@ -229,9 +229,10 @@ class SessionsPart(StoreBase):
         if flow is not None:
             updates["flow"] = flow
         if updates:
-            row = self._find(chat_id)
-            if row is not None:
-                self._update_session(row["chat_key"], updates)
+            with self.transaction():  # a refused write is WriteFailed, as for every step
+                row = self._find(chat_id)
+                if row is not None:
+                    self._update_session(row["chat_key"], updates)
 
     def _update_session(self, key: str, updates: Mapping[str, object]) -> None:
         cols = ", ".join(f"{c} = ?" for c in updates)
