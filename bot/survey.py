@@ -5,57 +5,19 @@ A front end turns what a person did into a `questionnaires.flow` event and calls
 state, committed before the call returns, and hands back the effects to render in order.
 After rendering a step the front end reports it with `mark_shown`. No front end decides a
 transition itself.
-
-The older step-per-call methods (`open_link`, `begin`, `answer`, `back`, …) bypass the machine;
-no front end calls them any more. They remain only because the storage and anonymity tests
-seed sessions through them; moving those tests to `handle` is left for a later change.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
-from questionnaires import engine, flow
-from questionnaires.engine import SurveyState
+from questionnaires import flow
 from questionnaires.flow import Effect, Event, FlowState
-from questionnaires.model import Item, Questionnaire, QuestionnaireError, get
+from questionnaires.model import QuestionnaireError, get
 from storage import Channel, ChatRef, LinkCheck, LinkTaken, Session, Store
-
-
-@dataclass(frozen=True)
-class Current:
-    """One chat's survey as it stands: the questionnaire, engine state and stage."""
-
-    q: Questionnaire
-    state: SurveyState
-    stage: str
-    message_id: int | None
-
-    @property
-    def item(self) -> Item | None:
-        """Return the question being asked, or None when the overview is next."""
-        return engine.current_item(self.q, self.state)
-
-    @property
-    def progress(self) -> engine.Progress | None:
-        """Return 'Fråga N av M' for the current question."""
-        return engine.progress(self.q, self.state)
-
-
-OpenKind = Literal["started", "resumed", "other_in_progress", "unknown", "used", "expired",
-                   "withdrawn", "elsewhere"]
-"""How opening a link went; "elsewhere": the survey is under way in the other channel."""
-
-
-@dataclass(frozen=True)
-class Opened:
-    """What happened when a link was opened, and the survey to show (if any)."""
-
-    kind: OpenKind
-    current: Current | None
 
 
 @dataclass(frozen=True)
@@ -108,52 +70,6 @@ class SurveyService:
         """Serve surveys from `store`; `remind=False` keeps chats out of the reminder list."""
         self.store = store
         self.remind = remind
-
-    def _current(self, session: Session) -> Current:
-        q = get(session.enkat)
-        state = engine.resume(q, session.answers, session.current_item)
-        return Current(q=q, state=state, stage=session.stage, message_id=session.message_id)
-
-    def load(self, chat_id: ChatRef) -> Current | None:
-        """Return the chat's unfinished survey, or None."""
-        session = self.store.get_session(chat_id)
-        if session is None:
-            return None
-        try:
-            return self._current(session)
-        except QuestionnaireError:
-            return None
-
-    def open_link(
-        self, chat_id: ChatRef, token: str, today: date | None = None,
-        channel: Channel = "telegram",
-    ) -> Opened:
-        """Open a survey link for a chat: start, resume, or say what is wrong with it.
-
-        A link used up by an unfinished survey of the other channel gives "elsewhere": that
-        channel owns the survey until it is submitted.
-        """
-        existing = self.store.get_session(chat_id)
-        check = self.store.check_link(token)
-        if existing is not None:
-            same_link = self.store.session_opened_with(chat_id, check.token_hash)
-            kind: OpenKind = "resumed" if same_link else "other_in_progress"
-            return Opened(kind=kind, current=self._current(existing))
-        if check.problem == "used" and check.held_by not in (None, channel):
-            return Opened(kind="elsewhere", current=None)
-        if check.problem is not None:
-            return Opened(kind=check.problem, current=None)
-        q = get(check.enkat or "")
-        try:
-            session = self.store.start_session(
-                chat_id, check, q.version, today=today, channel=channel
-            )
-        except LinkTaken:
-            # Opened at the same moment elsewhere (another chat, or another process).
-            return Opened(kind="used", current=None)
-        return Opened(kind="started", current=self._current(session))
-
-    # -- the journey's machine -------------------------------------------------------------
 
     def load_flow(self, chat_id: ChatRef) -> FlowState | None:
         """Return the chat's unfinished survey as the machine's state, or None."""
@@ -230,38 +146,3 @@ class SurveyService:
             chat_id, state.survey.answers, state.survey.current, stage=state.stage.value,
             flow=flow_extras(state), today=today, remind=self.remind,
         )
-
-    # -- one call a step (storage tests only) ----------------------------------------------------
-
-    def _save(self, chat_id: ChatRef, cur: Current, state: SurveyState, stage: str) -> Current:
-        self.store.save_progress(
-            chat_id, state.answers, state.current, stage=stage, remind=self.remind
-        )
-        return replace(cur, state=state, stage=stage)
-
-    def begin(self, chat_id: ChatRef, cur: Current) -> Current:
-        """Leave the greeting: the first question (or where the chat left off) is asked."""
-        return self._save(chat_id, cur, cur.state, "active")
-
-    def answer(self, chat_id: ChatRef, cur: Current, value: str | None) -> Current:
-        """Record an answer (None = skip) to the current question; return the next step.
-
-        Raises engine.InvalidAnswer when the value does not fit the question.
-        """
-        return self._save(chat_id, cur, engine.answer(cur.q, cur.state, value), "active")
-
-    def back(self, chat_id: ChatRef, cur: Current) -> Current:
-        """Go to the previous question (from the overview: the last one)."""
-        return self._save(chat_id, cur, engine.back(cur.q, cur.state), "active")
-
-    def goto(self, chat_id: ChatRef, cur: Current, item_id: str) -> Current:
-        """Ask `item_id` again to change its answer. Raises engine.InvalidAnswer if not asked."""
-        return self._save(chat_id, cur, engine.goto(cur.q, cur.state, item_id), "active")
-
-    def submit(self, chat_id: ChatRef, today: date | None = None) -> bool:
-        """Submit the survey; return False when there was nothing unfinished to submit."""
-        return self.store.finish_session(chat_id, today=today)
-
-    def discard(self, chat_id: ChatRef) -> bool:
-        """Delete the unfinished answers; return False when there were none."""
-        return self.store.discard_session(chat_id)

@@ -19,6 +19,7 @@ import pytest
 from bot.survey import SurveyService
 from storage import Store, hash_token, scrub_unfinished
 from storage.schema import MIGRATIONS, statements
+from tests.journey import Journey
 
 pytestmark = pytest.mark.storage
 
@@ -44,18 +45,22 @@ def test_a_chat_key_is_memory_hard_and_not_the_plain_hmac(store: Store) -> None:
 def test_submitting_writes_a_fresh_response_id_that_no_earlier_file_held(
     store: Store, db_path: Path, tmp_path: Path
 ) -> None:
-    service = SurveyService(store)
-    cur = service.open_link(CHAT, _link(store)).current
-    assert cur is not None
-    cur = service.begin(CHAT, cur)
-    cur = service.answer(CHAT, cur, "kvinna")
-    cur = service.answer(CHAT, cur, "ofta")
+    person = Journey(SurveyService(store), CHAT)
+    assert person.open(_link(store)) == "started"
+    person.begin()
+    person.answer("kvinna")
+    person.answer("ofta")
     store.checkpoint()
     # While unfinished: no response or answer row exists at all.
     assert store.db["response"].count == 0 and store.db["answer"].count == 0
     mid = tmp_path / "mid-survey-copy.db"
     shutil.copy(db_path, mid)
-    assert service.submit(CHAT)
+    assert person.submit() is False  # only from the overview: nothing is sent half-way
+    for _ in range(40):
+        if person.item is None:
+            break
+        person.answer(None)
+    assert person.submit()
     (rid,) = [r["id"] for r in store.db.query("SELECT id FROM response")]
     assert rid.encode() not in mid.read_bytes()
     with closing(sqlite3.connect(mid)) as old:
@@ -65,8 +70,8 @@ def test_submitting_writes_a_fresh_response_id_that_no_earlier_file_held(
 
 def test_the_session_holds_no_link_hash_and_the_link_only_counts(store: Store) -> None:
     token = _link(store)
-    service = SurveyService(store)
-    service.open_link(CHAT, token)
+    person = Journey(SurveyService(store), CHAT)
+    person.open(token)
     row = next(iter(store.db.query("SELECT * FROM session")))
     assert hash_token(token) not in json.dumps(row)
     assert store.session_opened_with(CHAT, hash_token(token))
@@ -74,16 +79,15 @@ def test_the_session_holds_no_link_hash_and_the_link_only_counts(store: Store) -
     assert store.check_link(token).in_progress == 1
     assert store.check_link(token).held_by == "telegram"
     # /radera gives the use back and the count goes down, without the session naming the link.
-    assert service.discard(CHAT)
+    assert person.delete()
     check = store.check_link(token)
     assert (check.problem, check.in_progress, check.held_by) == (None, 0, None)
 
 
 def test_a_reminder_holds_a_sealed_chat_id_and_no_day(store: Store) -> None:
-    service = SurveyService(store)
-    cur = service.open_link(CHAT, _link(store)).current
-    assert cur is not None
-    service.begin(CHAT, cur)
+    person = Journey(SurveyService(store), CHAT)
+    person.open(_link(store))
+    person.begin()
     (row,) = list(store.db.query("SELECT * FROM reminder"))
     assert set(row) == {"id", "sealed"}
     assert str(CHAT).encode() not in row["sealed"]
@@ -98,10 +102,10 @@ def test_two_processes_opening_one_link_at_once_get_a_kind_refusal(db_path: Path
     errors: list[BaseException] = []
 
     def open_with(store: Store, chat: int) -> None:
-        service = SurveyService(store)
+        person = Journey(SurveyService(store), chat)
         barrier.wait(5)
         try:
-            kinds.append(service.open_link(chat, token).kind)
+            kinds.append(person.open(token))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -118,7 +122,7 @@ def test_two_processes_opening_one_link_at_once_get_a_kind_refusal(db_path: Path
         assert not errors, errors
         assert sorted(kinds) == ["started", "used"]
         chat = 1001 if first.get_session(1001) is not None else 1002
-        SurveyService(first).discard(chat)
+        assert Journey(SurveyService(first), chat).delete()
     first.close()
     second.close()
 
@@ -135,11 +139,11 @@ def test_environment_admins_subscribe_without_a_stored_role(store: Store) -> Non
 def test_a_backup_copy_is_scrubbed_of_unfinished_surveys(
     store: Store, db_path: Path, tmp_path: Path
 ) -> None:
-    service = SurveyService(store)
+    person = Journey(SurveyService(store), CHAT)
     token = _link(store)
-    cur = service.open_link(CHAT, token).current
-    assert cur is not None
-    service.answer(CHAT, service.begin(CHAT, cur), "kvinna")
+    person.open(token)
+    person.begin()
+    person.answer("kvinna")
     key = store.chat_key(CHAT).encode()
     copy = tmp_path / "backup.db"
     with closing(sqlite3.connect(copy)) as dst:
@@ -153,7 +157,7 @@ def test_a_backup_copy_is_scrubbed_of_unfinished_surveys(
     # Restored, the participant can open the link again.
     restored = Store(copy)
     assert restored.check_link(token).problem is None
-    assert SurveyService(restored).open_link(CHAT, token).kind == "started"
+    assert Journey(SurveyService(restored), CHAT).open(token) == "started"
     restored.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import stat
@@ -13,11 +14,11 @@ import pytest
 
 from bot.survey import SurveyService
 from enkatbot.main import main as cli_main
-from questionnaires import engine
+from questionnaires import engine, flow
 from questionnaires.model import get
-from questionnaires.textclean import clean_text
 from storage import StorageError, Store
 from storage.schema import MIGRATIONS
+from tests.journey import Journey
 
 pytestmark = pytest.mark.storage
 
@@ -147,51 +148,53 @@ def test_the_secret_is_private_and_stable_across_reopen(db_path):
 def test_a_link_is_claimed_when_the_survey_starts(store):
     token = _link(store)
     service = SurveyService(store)
-    opened = service.open_link(111, token)
-    assert opened.kind == "started"
-    assert opened.current is not None and opened.current.q.id == "deltagare-avslut"
+    anna = Journey(service, 111)
+    assert anna.open(token) == "started"
+    assert anna.q.id == "deltagare-avslut"
     assert store.check_link(token).problem == "used"
-    assert service.open_link(222, token).kind == "used"
-    assert service.open_link(111, token).kind == "resumed"
+    assert Journey(service, 222).open(token) == "used"
+    assert anna.open(token) == "resumed"
 
 
 def test_an_expired_link(store):
     token = _link(store, valid_days=1, now=datetime.now(UTC) - timedelta(days=2))
     assert store.check_link(token).problem == "expired"
-    assert SurveyService(store).open_link(111, token).kind == "expired"
+    assert Journey(SurveyService(store), 111).open(token) == "expired"
 
 
 def test_a_withdrawn_link(store):
     token = _link(store)
     assert store.withdraw_link(token)
-    assert SurveyService(store).open_link(111, token).kind == "withdrawn"
+    assert Journey(SurveyService(store), 111).open(token) == "withdrawn"
 
 
 def test_an_unknown_link(store):
     _link(store)
-    assert SurveyService(store).open_link(111, "inte-en-riktig-kod").kind == "unknown"
+    assert Journey(SurveyService(store), 111).open("inte-en-riktig-kod") == "unknown"
     assert not store.withdraw_link("inte-en-riktig-kod")
 
 
 def test_a_link_with_several_uses(store):
     token = _link(store, uses=2)
     service = SurveyService(store)
-    assert service.open_link(111, token).kind == "started"
-    assert service.open_link(222, token).kind == "started"
-    assert service.open_link(333, token).kind == "used"
+    assert Journey(service, 111).open(token) == "started"
+    assert Journey(service, 222).open(token) == "started"
+    assert Journey(service, 333).open(token) == "used"
 
 
 def test_discarding_frees_the_link(store):
     token = _link(store)
     service = SurveyService(store)
-    cur = service.begin(111, service.open_link(111, token).current)
-    service.answer(111, cur, "kvinna")
-    assert service.discard(111)
+    anna = Journey(service, 111)
+    anna.open(token)
+    anna.begin()
+    anna.answer("kvinna")
+    assert anna.delete()
     assert store.get_session(111) is None
     assert not list(store.db.query("SELECT * FROM response"))
     assert not list(store.db.query("SELECT * FROM answer"))
-    assert service.open_link(222, token).kind == "started"
-    assert not service.discard(333)
+    assert Journey(service, 222).open(token) == "started"
+    assert not Journey(service, 333).delete()
 
 
 # -- sessions, reminders, expiry ---------------------------------------------------------------
@@ -288,21 +291,23 @@ def test_a_restart_resumes_at_the_right_question(db_path):
     store = Store(db_path)
     service = SurveyService(store)
     token = _link(store)
-    cur = service.begin(555, service.open_link(555, token).current)
+    person = Journey(service, 555)
+    person.open(token)
+    person.begin()
     for value in ("annat", "alltid", "sallan", "vet_inte"):
-        cur = service.answer(555, cur, value)
-    cur = service.back(555, cur)  # the participant went back to question 3, then stopped
-    assert cur.item is not None and cur.item.id == "avslut-3"
-    del service, cur  # the process dies: nothing is kept in memory
+        person.answer(value)
+    person.back()  # the participant went back to question 3, then stopped
+    assert person.item == "avslut-3"
+    del service, person  # the process dies: nothing is kept in memory
 
     restarted = SurveyService(Store(db_path))
-    cur = restarted.load(555)
-    assert cur is not None
-    assert cur.item is not None and cur.item.id == "avslut-3"
-    assert cur.progress == engine.Progress(4, 14)
-    assert dict(cur.state.answers) == {
+    state = restarted.load_flow(555)
+    assert state is not None
+    assert state.stage is flow.Stage.QUESTION and state.survey.current == "avslut-3"
+    assert engine.progress(state.q, state.survey) == engine.Progress(4, 14)
+    assert dict(state.survey.answers) == {
         "avslut-kon": "annat", "avslut-1": "alltid", "avslut-2": "sallan", "avslut-3": "vet_inte"}
-    assert restarted.open_link(555, token).kind == "resumed"
+    assert Journey(restarted, 555).open(token) == "resumed"
     restarted.store.close()
     store.close()
 
@@ -358,14 +363,21 @@ def test_a_submitted_response_leaves_no_trace_of_who_answered(db_path):
     update = {"chat_id": CHAT_ID, "user_id": USER_ID, "first_name": FIRST_NAME}
     service = SurveyService(store)  # with reminders, so the reminder row is exercised too
     token = _link(store)
-    cur = service.begin(update["chat_id"], service.open_link(update["chat_id"], token).current)
-    while cur.item is not None:
-        item = cur.item
+    person = Journey(service, update["chat_id"])
+    person.open(token)
+    person.begin()
+    texts = itertools.cycle(["Att någon ringde mig på 070-123 45 67 och lyssnade.",
+                  "Mer tid med min handläggare, 070-123 45 67."])
+    for _ in range(40):
+        if person.item is None:
+            break
+        item = person.q.item(person.item)
         if item.scale is not None:
             value = "ja" if item.id == "avslut-8" else item.scale.options[1].value
         else:
-            value = clean_text("Att någon ringde mig på 070-123 45 67 och lyssnade.").text
-        cur = service.answer(update["chat_id"], cur, value)
+            value = next(texts)
+        person.answer(value)
+    assert person.item is None, "the questionnaire did not end"
 
     # Control: while the survey is unfinished the chat is known (to resume and remind), by
     # its key; the chat id itself is stored only sealed in the reminder. A scan that found
@@ -375,7 +387,7 @@ def test_a_submitted_response_leaves_no_trace_of_who_answered(db_path):
     assert key in db_path.read_bytes()
     assert _leaks(db_path.parent) == {}
 
-    assert service.submit(update["chat_id"])
+    assert person.submit()
     store.close()
 
     # Every file in the folder: the database, its -wal and -shm if left, the secret.
