@@ -128,50 +128,64 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add `insats`, `link` and `user` to an argparse subparsers object."""
-    ins = sub.add_parser("insats", help="hantera insatser", description="Hantera insatser.")
+    ins = sub.add_parser(
+        "insats", help=texts.HELP["insats"], description=texts.DESCRIPTION["insats"]
+    )
     ins_sub = ins.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
-    p = ins_sub.add_parser("add", help="skapa en insats", description="Skapa en insats.")
+    p = ins_sub.add_parser(
+        "add", help=texts.HELP["insats add"], description=texts.DESCRIPTION["insats add"]
+    )
     p.add_argument("name", metavar="NAMN")
     p.set_defaults(func=cmd_insats_add)
-    p = ins_sub.add_parser("list", help="visa insatser", description="Visa alla insatser.")
+    p = ins_sub.add_parser(
+        "list", help=texts.HELP["insats list"], description=texts.DESCRIPTION["insats list"]
+    )
     p.set_defaults(func=cmd_insats_list)
 
-    link = sub.add_parser("link", help="enkätlänkar", description="Skapa och återkalla länkar.")
+    link = sub.add_parser("link", help=texts.HELP["link"], description=texts.DESCRIPTION["link"])
     link_sub = link.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
     p = link_sub.add_parser(
         "create",
-        help="skapa länkar",
-        description="Skapa en enkätlänk per deltagare. Skriver en t.me-länk per rad.",
+        help=texts.HELP["link create"],
+        description=texts.DESCRIPTION["link create"],
     )
-    p.add_argument("--insats", required=True, help="insatsens namn")
-    p.add_argument("--enkat", required=True, help=f"en av: {', '.join(QUESTIONNAIRE_IDS)}")
-    p.add_argument("--antal", type=int, default=1, help="hur många länkar (standard 1)")
+    p.add_argument("--insats", required=True, help=texts.HELP["link create --insats"])
+    p.add_argument(
+        "--enkat",
+        required=True,
+        help=texts.HELP["link create --enkat"].format(ids=', '.join(QUESTIONNAIRE_IDS)),
+    )
+    p.add_argument("--antal", type=int, default=1, help=texts.HELP["link create --antal"])
     p.add_argument(
         "--giltig-dagar", dest="giltig_dagar", type=int, default=30,
-        help="hur många dagar länken gäller (standard 30)",
+        help=texts.HELP["link create --giltig-dagar"],
     )
     p.add_argument(
         "--anvandningar", type=int, default=1,
-        help="hur många gånger varje länk kan användas (standard 1)",
+        help=texts.HELP["link create --anvandningar"],
     )
-    p.add_argument("--qr", metavar="MAPP", help="skriv en QR-kod (PNG) per länk i MAPP")
+    p.add_argument("--qr", metavar="MAPP", help=texts.HELP["link create --qr"])
     p.set_defaults(func=cmd_link_create)
-    p = link_sub.add_parser("withdraw", help="återkalla en länk",
-                            description="Återkalla en länk så att den inte kan användas.")
-    p.add_argument("token", metavar="LÄNK", help="länken eller dess kod")
+    p = link_sub.add_parser("withdraw", help=texts.HELP["link withdraw"],
+                            description=texts.DESCRIPTION["link withdraw"])
+    p.add_argument("token", metavar="LÄNK", help=texts.HELP["link withdraw token"])
     p.set_defaults(func=cmd_link_withdraw)
 
-    usr = sub.add_parser("user", help="användare och roller",
-                         description="Ge personal, samordnare och administratörer roller.")
+    usr = sub.add_parser("user", help=texts.HELP["user"],
+                         description=texts.DESCRIPTION["user"])
     usr_sub = usr.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
     p = usr_sub.add_parser(
-        "add", help="ge en roll", description="Ge en Telegram-användare en roll."
+        "add", help=texts.HELP["user add"], description=texts.DESCRIPTION["user add"]
     )
     p.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
-    p.add_argument("--roll", choices=ROLES, default="admin", help="standard: admin")
+    p.add_argument("--roll", choices=ROLES, default="admin", help=texts.HELP["user add --roll"])
     p.set_defaults(func=cmd_user_add)
-    p = usr_sub.add_parser("list", help="visa användare", description="Visa användare och roller.")
+    p = usr_sub.add_parser(
+        "list", help=texts.HELP["user list"], description=texts.DESCRIPTION["user list"]
+    )
     p.set_defaults(func=cmd_user_list)
-    p = usr_sub.add_parser("remove", help="ta bort roll", description="Ta bort en användares roll.")
+    p = usr_sub.add_parser(
+        "remove", help=texts.HELP["user remove"], description=texts.DESCRIPTION["user remove"]
+    )
     p.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
     p.set_defaults(func=cmd_user_remove)

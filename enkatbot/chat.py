@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from enkatbot import texts
 from enkatbot.admin import check_enkat
 from enkatbot.common import open_db
 from enkatbot.terminal import run_chat
@@ -25,9 +26,13 @@ def register(sub: Any) -> None:
     """Add `chat` to an argparse subparsers object."""
     p = sub.add_parser(
         "chat",
-        help="prova en enkät i terminalen",
-        description="Svara på en enkät i terminalen, med samma motor och databas som boten.",
+        help=texts.HELP["chat"],
+        description=texts.DESCRIPTION["chat"],
     )
-    p.add_argument("--enkat", required=True, help=f"en av: {', '.join(QUESTIONNAIRE_IDS)}")
-    p.add_argument("--insats", help="insatsens namn (standard: den enda, eller en provinsats)")
+    p.add_argument(
+        "--enkat",
+        required=True,
+        help=texts.HELP["chat --enkat"].format(ids=', '.join(QUESTIONNAIRE_IDS)),
+    )
+    p.add_argument("--insats", help=texts.HELP["chat --insats"])
     p.set_defaults(func=cmd_chat)

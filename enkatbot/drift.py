@@ -111,40 +111,33 @@ def cmd_logg(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add `backup`, `restore`, `gallra` and `logg` to an argparse subparsers object."""
     p = sub.add_parser(
-        "backup", help="säkerhetskopiera databasen (går bra medan boten kör)",
-        description="Skriv en säkerhetskopia av databasen i mappen SÖKVÄG, under ett nytt namn "
-        "med datum och tid (skriver aldrig över en tidigare kopia), läsbar bara för din "
-        "användare. Påbörjade enkäter följer inte med.",
+        "backup", help=t.HELP["backup"],
+        description=t.DESCRIPTION["backup"],
     )
-    p.add_argument("path", metavar="SÖKVÄG", help="mappen kopian sparas i")
+    p.add_argument("path", metavar="SÖKVÄG", help=t.HELP["backup path"])
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser(
-        "restore", help="återställ databasen från en säkerhetskopia",
-        description="Ersätt databasen med en säkerhetskopia. Kopian kontrolleras först "
-        "(integritet och schemaversion); boten måste vara stoppad. Den gamla databasen "
-        "flyttas åt sidan.",
+        "restore", help=t.HELP["restore"],
+        description=t.DESCRIPTION["restore"],
     )
-    p.add_argument("path", metavar="SÖKVÄG", help="säkerhetskopian (en .db-fil)")
+    p.add_argument("path", metavar="SÖKVÄG", help=t.HELP["restore path"])
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser(
-        "gallra", help="radera gamla svar enligt gallringsbeslutet",
-        description="Radera svar från månader före --fore, eller äldre än ENKATBOT_GALLRING_AR "
-        "år. Raderade svar skrivs över och databasen packas om, så att inget av dem finns "
-        "kvar i filen. En rad skrivs i gallringsprotokollet (enkatbot logg).",
+        "gallra", help=t.HELP["gallra"],
+        description=t.DESCRIPTION["gallra"],
     )
-    p.add_argument("--fore", metavar="ÅÅÅÅ-MM", help="radera svar från månader före denna")
+    p.add_argument("--fore", metavar="ÅÅÅÅ-MM", help=t.HELP["gallra --fore"])
     p.add_argument("--torrkorning", action="store_true",
-                   help="visa bara vad som skulle raderas")
+                   help=t.HELP["gallra --torrkorning"])
     p.add_argument("--historik", action="store_true",
-                   help="radera också importerad historik för mätår före gränsen")
+                   help=t.HELP["gallra --historik"])
     p.set_defaults(func=cmd_gallra)
 
     p = sub.add_parser(
-        "logg", help="visa loggen över vad personalen har gjort",
-        description="Visa loggen: roller, inbjudningar, insatser, länkar, rapporter, "
-        "gallring och återställningar, med vem och när (UTC).",
+        "logg", help=t.HELP["logg"],
+        description=t.DESCRIPTION["logg"],
     )
-    p.add_argument("--fran", metavar="ÅÅÅÅ-MM-DD", help="bara från och med detta datum")
+    p.add_argument("--fran", metavar="ÅÅÅÅ-MM-DD", help=t.HELP["logg --fran"])
     p.set_defaults(func=cmd_logg)

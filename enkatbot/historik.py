@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.historik import REQUIRED, HistoryError, parse_history
+from enkatbot import texts
 from enkatbot.common import CliError, open_db
 from questionnaires.model import load_all
 
@@ -74,25 +75,25 @@ def register(sub: Any) -> None:
     """Add `historik import|list|remove` to the subcommands."""
     hist = sub.add_parser(
         "historik",
-        help="tidigare års publicerade siffror",
-        description="Importera, visa och ta bort tidigare års siffror från före enkätboten.",
+        help=texts.HELP["historik"],
+        description=texts.DESCRIPTION["historik"],
     )
     hist_sub = hist.add_subparsers(dest="action", required=True, metavar="ÅTGÄRD")
     p = hist_sub.add_parser(
         "import",
-        help="importera en CSV-fil",
-        description=(
-            "Läs ett tidigare års publicerade siffror ur en CSV-fil med kolumnerna "
-            f"{', '.join(REQUIRED)} (som rapportens CSV-export, plus ar). Varje rad "
-            "kontrolleras; är en rad fel importeras ingenting."
-        ),
+        help=texts.HELP["historik import"],
+        description=texts.DESCRIPTION["historik import"].format(columns=', '.join(REQUIRED)),
     )
     p.add_argument("fil", metavar="FIL")
     p.set_defaults(func=cmd_import)
-    p = hist_sub.add_parser("list", help="visa importerade år", description="Visa importerade år.")
+    p = hist_sub.add_parser(
+        "list", help=texts.HELP["historik list"], description=texts.DESCRIPTION["historik list"]
+    )
     p.set_defaults(func=cmd_list)
     p = hist_sub.add_parser(
-        "remove", help="ta bort ett importerat år", description="Ta bort ett importerat mätår."
+        "remove",
+        help=texts.HELP["historik remove"],
+        description=texts.DESCRIPTION["historik remove"],
     )
     p.add_argument("--ar", type=int, required=True, metavar="ÅR")
     p.set_defaults(func=cmd_remove)

@@ -283,13 +283,11 @@ def register(sub: Any) -> None:
     """Add `kontroll` to an argparse subparsers object."""
     p = sub.add_parser(
         "kontroll",
-        help="kontrollera inställningar, databas och Telegram",
-        description="Gör samma kontroller som när boten startar och visa vad som gäller: "
-        "inställningar (token dold), databas, schemaversion, antal insatser, öppna länkar, "
-        "påbörjade enkäter och svar, och när månadssammanfattningen skickas nästa gång.",
+        help=t.HELP["kontroll"],
+        description=t.DESCRIPTION["kontroll"],
     )
     p.add_argument(
         "--halsa", action="store_true",
-        help="bara databasen, utan att fråga Telegram (hälsokontroll för en container)",
+        help=t.HELP["kontroll --halsa"],
     )
     p.set_defaults(func=cmd_kontroll)

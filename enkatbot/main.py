@@ -25,10 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="enkatbot",
-        description="Finsam enkätbot: anonyma enkäter i Telegram för samordningsförbund.",
+        description=texts.DESCRIPTION["enkatbot"],
     )
     parser.add_argument(
-        "--db", help="databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)", default=None
+        "--db", help=texts.HELP["--db"], default=None
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
     run.register(sub)

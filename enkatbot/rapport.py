@@ -61,43 +61,39 @@ def register(subparsers: Any) -> None:
     """Add the `rapport` subcommand to an argparse subparsers object."""
     p = subparsers.add_parser(
         "rapport",
-        help="indikatorrapport för en period",
+        help=texts.HELP["rapport"],
         description=(
-            "Skriv indikatorrapporten för ett mätår (1 nov–31 okt, namngivet efter året det "
-            "slutar), en månad eller ett intervall av månader. Format: csv, xlsx, html och pdf "
-            "blir en fil; md blir en fil med diagrammen i en mapp bredvid; png skriver ett "
-            "diagram per enkät och typ i mappen --out. Förbundets namn tas från "
-            "ENKATBOT_FORBUND."
+            texts.DESCRIPTION["rapport"]
         ),
     )
-    p.add_argument("--ar", type=int, metavar="ÅR", help="mätåret, t.ex. 2023 (nov 2022–okt 2023)")
-    p.add_argument("--manad", metavar="ÅÅÅÅ-MM", help="en månad")
-    p.add_argument("--fran", metavar="ÅÅÅÅ-MM", help="första månaden i ett intervall")
-    p.add_argument("--till", metavar="ÅÅÅÅ-MM", help="sista månaden i ett intervall")
-    p.add_argument("--insats", metavar="NAMN", help="bara en insats (standard: alla)")
+    p.add_argument("--ar", type=int, metavar="ÅR", help=texts.HELP["rapport --ar"])
+    p.add_argument("--manad", metavar="ÅÅÅÅ-MM", help=texts.HELP["rapport --manad"])
+    p.add_argument("--fran", metavar="ÅÅÅÅ-MM", help=texts.HELP["rapport --fran"])
+    p.add_argument("--till", metavar="ÅÅÅÅ-MM", help=texts.HELP["rapport --till"])
+    p.add_argument("--insats", metavar="NAMN", help=texts.HELP["rapport --insats"])
     p.add_argument(
         "--format",
         choices=FORMATS,
-        help="md, csv, xlsx, png, html eller pdf (standard: efter filändelsen i --out)",
+        help=texts.HELP["rapport --format"],
     )
     p.add_argument(
         "--sammanfattning",
         metavar="FIL",
-        help="en Markdown-fil med er egen sammanfattning, som läggs efter Metod (pdf, html, md)",
+        help=texts.HELP["rapport --sammanfattning"],
     )
-    p.add_argument("--out", required=True, metavar="SÖKVÄG", help="fil, eller mapp för png")
+    p.add_argument("--out", required=True, metavar="SÖKVÄG", help=texts.HELP["rapport --out"])
     # SUPPRESS keeps `enkatbot --db X rapport …` working: a default here would overwrite it.
     p.add_argument(
         "--db",
         default=argparse.SUPPRESS,
         metavar="FIL",
-        help="databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)",
+        help=texts.HELP["rapport --db"],
     )
     p.add_argument(
         "--troskel",
         type=int,
         metavar="N",
-        help="dölj grupper med färre svar än N (standard: ENKATBOT_SMA_GRUPPER eller 5)",
+        help=texts.HELP["rapport --troskel"],
     )
     p.set_defaults(func=run_rapport)
 

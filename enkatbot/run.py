@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from enkatbot import texts
 from enkatbot.common import settings
 from enkatbot.kontroll import startup_checks
 
@@ -22,7 +23,5 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add `run` to an argparse subparsers object."""
-    p = sub.add_parser("run", help="starta boten", description="Kontrollera inställningarna, "
-                       "databasen och Telegram, och starta sedan boten (long polling, eller "
-                       "webhook om ENKATBOT_WEBHOOK_URL är satt).")
+    p = sub.add_parser("run", help=texts.HELP["run"], description=texts.DESCRIPTION["run"])
     p.set_defaults(func=cmd_run)

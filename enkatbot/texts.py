@@ -167,3 +167,120 @@ WRITE_FAILED_HINT = (
     "Databasen gick inte att skriva till; kontrollera att disken inte är full och att filen "
     "inte är skrivskyddad, och försök igen."
 )
+
+
+# -- --help: the short line in a command list (HELP) and the text atop a command's page.
+# Keyed by the command path and, for an option, its flag: "link create --antal".
+
+HELP: Mapping[str, str] = {
+    "insats": "hantera insatser",
+    "insats add": "skapa en insats",
+    "insats list": "visa insatser",
+    "link": "enkätlänkar",
+    "link create": "skapa länkar",
+    "link create --insats": "insatsens namn",
+    "link create --enkat": "en av: {ids}",
+    "link create --antal": "hur många länkar (standard 1)",
+    "link create --giltig-dagar": "hur många dagar länken gäller (standard 30)",
+    "link create --anvandningar": "hur många gånger varje länk kan användas (standard 1)",
+    "link create --qr": "skriv en QR-kod (PNG) per länk i MAPP",
+    "link withdraw": "återkalla en länk",
+    "link withdraw token": "länken eller dess kod",
+    "user": "användare och roller",
+    "user add": "ge en roll",
+    "user add --roll": "standard: admin",
+    "user list": "visa användare",
+    "user remove": "ta bort roll",
+    "chat": "prova en enkät i terminalen",
+    "chat --enkat": "en av: {ids}",
+    "chat --insats": "insatsens namn (standard: den enda, eller en provinsats)",
+    "backup": "säkerhetskopiera databasen (går bra medan boten kör)",
+    "backup path": "mappen kopian sparas i",
+    "restore": "återställ databasen från en säkerhetskopia",
+    "restore path": "säkerhetskopian (en .db-fil)",
+    "gallra": "radera gamla svar enligt gallringsbeslutet",
+    "gallra --fore": "radera svar från månader före denna",
+    "gallra --torrkorning": "visa bara vad som skulle raderas",
+    "gallra --historik": "radera också importerad historik för mätår före gränsen",
+    "logg": "visa loggen över vad personalen har gjort",
+    "logg --fran": "bara från och med detta datum",
+    "historik": "tidigare års publicerade siffror",
+    "historik import": "importera en CSV-fil",
+    "historik list": "visa importerade år",
+    "historik remove": "ta bort ett importerat år",
+    "kontroll": "kontrollera inställningar, databas och Telegram",
+    "kontroll --halsa": "bara databasen, utan att fråga Telegram (hälsokontroll för en container)",
+    "--db": "databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)",
+    "rapport": "indikatorrapport för en period",
+    "rapport --ar": "mätåret, t.ex. 2023 (nov 2022–okt 2023)",
+    "rapport --manad": "en månad",
+    "rapport --fran": "första månaden i ett intervall",
+    "rapport --till": "sista månaden i ett intervall",
+    "rapport --insats": "bara en insats (standard: alla)",
+    "rapport --format": "md, csv, xlsx, png, html eller pdf (standard: efter filändelsen i --out)",
+    "rapport --sammanfattning": (
+        "en Markdown-fil med er egen sammanfattning, som läggs efter Metod (pdf, html, md)"
+    ),
+    "rapport --out": "fil, eller mapp för png",
+    "rapport --db": "databasfil (standard: ENKATBOT_DB eller data/enkatbot.db)",
+    "rapport --troskel": (
+        "dölj grupper med färre svar än N (standard: ENKATBOT_SMA_GRUPPER eller 5)"
+    ),
+    "run": "starta boten",
+}
+
+DESCRIPTION: Mapping[str, str] = {
+    "insats": "Hantera insatser.",
+    "insats add": "Skapa en insats.",
+    "insats list": "Visa alla insatser.",
+    "link": "Skapa och återkalla länkar.",
+    "link create": "Skapa en enkätlänk per deltagare. Skriver en t.me-länk per rad.",
+    "link withdraw": "Återkalla en länk så att den inte kan användas.",
+    "user": "Ge personal, samordnare och administratörer roller.",
+    "user add": "Ge en Telegram-användare en roll.",
+    "user list": "Visa användare och roller.",
+    "user remove": "Ta bort en användares roll.",
+    "chat": "Svara på en enkät i terminalen, med samma motor och databas som boten.",
+    "backup": (
+        "Skriv en säkerhetskopia av databasen i mappen SÖKVÄG, under ett nytt namn med datum "
+        "och tid (skriver aldrig över en tidigare kopia), läsbar bara för din användare. "
+        "Påbörjade enkäter följer inte med."
+    ),
+    "restore": (
+        "Ersätt databasen med en säkerhetskopia. Kopian kontrolleras först (integritet och "
+        "schemaversion); boten måste vara stoppad. Den gamla databasen flyttas åt sidan."
+    ),
+    "gallra": (
+        "Radera svar från månader före --fore, eller äldre än ENKATBOT_GALLRING_AR år. "
+        "Raderade svar skrivs över och databasen packas om, så att inget av dem finns kvar i "
+        "filen. En rad skrivs i gallringsprotokollet (enkatbot logg)."
+    ),
+    "logg": (
+        "Visa loggen: roller, inbjudningar, insatser, länkar, rapporter, gallring och "
+        "återställningar, med vem och när (UTC)."
+    ),
+    "historik": "Importera, visa och ta bort tidigare års siffror från före enkätboten.",
+    "historik import": (
+        "Läs ett tidigare års publicerade siffror ur en CSV-fil med kolumnerna {columns} (som "
+        "rapportens CSV-export, plus ar). Varje rad kontrolleras; är en rad fel importeras "
+        "ingenting."
+    ),
+    "historik list": "Visa importerade år.",
+    "historik remove": "Ta bort ett importerat mätår.",
+    "kontroll": (
+        "Gör samma kontroller som när boten startar och visa vad som gäller: inställningar "
+        "(token dold), databas, schemaversion, antal insatser, öppna länkar, påbörjade "
+        "enkäter och svar, och när månadssammanfattningen skickas nästa gång."
+    ),
+    "enkatbot": "Finsam enkätbot: anonyma enkäter i Telegram för samordningsförbund.",
+    "rapport": (
+        "Skriv indikatorrapporten för ett mätår (1 nov–31 okt, namngivet efter året det "
+        "slutar), en månad eller ett intervall av månader. Format: csv, xlsx, html och pdf "
+        "blir en fil; md blir en fil med diagrammen i en mapp bredvid; png skriver ett "
+        "diagram per enkät och typ i mappen --out. Förbundets namn tas från ENKATBOT_FORBUND."
+    ),
+    "run": (
+        "Kontrollera inställningarna, databasen och Telegram, och starta sedan boten (long "
+        "polling, eller webhook om ENKATBOT_WEBHOOK_URL är satt)."
+    ),
+}
