@@ -14,6 +14,8 @@ from typing import Literal
 
 from babel.dates import format_date
 
+from analysis import texts
+
 LOCALE = "sv_SE"
 FIRST_MONTH_OF_YEAR = 11
 """The measurement year starts in November."""
@@ -31,7 +33,7 @@ def parse_month(text: str) -> tuple[int, int]:
     """Return (year, month) for a "YYYY-MM" string; raise PeriodError for anything else."""
     m = _MONTH.match(str(text).strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise PeriodError(f"Ogiltig månad {text!r}: skriv den som ÅÅÅÅ-MM, till exempel 2023-11.")
+        raise PeriodError(texts.PERIOD_BAD_MONTH.format(text=text))
     return int(m.group(1)), int(m.group(2))
 
 
@@ -78,7 +80,7 @@ class Period:
         parse_month(self.start)
         parse_month(self.end)
         if self.end < self.start:
-            raise PeriodError(f"Perioden slutar ({self.end}) innan den börjar ({self.start}).")
+            raise PeriodError(texts.PERIOD_ENDS_BEFORE_START.format(end=self.end, start=self.start))
 
     def months(self) -> list[str]:
         """Return every month of the period as "YYYY-MM", in order."""
@@ -103,21 +105,17 @@ class Period:
         A period that is still running says so: "november 2023 (hittills)", and a year so far
         "mätåret 2024 hittills (nov 2023–feb 2024)".
         """
+        span = texts.PERIOD_SPAN.format(start=month_name(self.start, short=True),
+                                        end=month_name(self.end, short=True))
         if self.is_year_to_date:
-            return (
-                f"mätåret {self.measurement_year} hittills "
-                f"({month_name(self.start, short=True)}–{month_name(self.end, short=True)})"
-            )
+            return texts.PERIOD_YEAR_SO_FAR.format(year=self.measurement_year, span=span)
         if self.so_far and self.start == self.end:
-            return f"{month_name(self.start)} (hittills)"
+            return texts.PERIOD_MONTH_SO_FAR.format(month=month_name(self.start))
         if self.kind == "ar":
-            return (
-                f"mätåret {self.measurement_year} "
-                f"({month_name(self.start, short=True)}–{month_name(self.end, short=True)})"
-            )
+            return texts.PERIOD_YEAR.format(year=self.measurement_year, span=span)
         if self.start == self.end:
             return month_name(self.start)
-        return f"{month_name(self.start, short=True)}–{month_name(self.end, short=True)}"
+        return span
 
     @property
     def is_year_to_date(self) -> bool:
@@ -148,7 +146,7 @@ class Period:
 def measurement_year(year: int) -> Period:
     """Return the measurement year named `year`: November of year-1 to October of year."""
     if not 2000 <= year <= 2100:
-        raise PeriodError(f"Ogiltigt mätår {year}: ange ett årtal som 2023.")
+        raise PeriodError(texts.PERIOD_BAD_YEAR.format(year=year))
     return Period(month_key(year - 1, FIRST_MONTH_OF_YEAR), month_key(year, 10), "ar")
 
 

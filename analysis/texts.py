@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     # Only for annotations: the texts stay importable without pandas (the bot's start-up).
     from analysis.figures import QuestionFigures, Report
 
+# -- periods: how a report's period is named, and why one cannot be used --
+PERIOD_SPAN = "{start}–{end}"
+PERIOD_YEAR = "mätåret {year} ({span})"
+PERIOD_YEAR_SO_FAR = "mätåret {year} hittills ({span})"
+PERIOD_MONTH_SO_FAR = "{month} (hittills)"
+PERIOD_BAD_MONTH = "Ogiltig månad {text!r}: skriv den som ÅÅÅÅ-MM, till exempel 2023-11."
+PERIOD_ENDS_BEFORE_START = "Perioden slutar ({end}) innan den börjar ({start})."
+PERIOD_BAD_YEAR = "Ogiltigt mätår {year}: ange ett årtal som 2023."
+
 INGA_SVAR = "Inga svar"
 FOR_FA_SVAR = "För få svar för att redovisas"
 JAMFORELSE_SAKNAS = "jämförelse saknas"

@@ -7,14 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+from bot.texts import drift as t
 from storage import default_db_path
 
-BOTFATHER_HELP = (
-    "TELEGRAM_BOT_TOKEN saknas.\n"
-    "Så får du en token: öppna Telegram, skriv till @BotFather, skicka /newbot och följ "
-    "instruktionerna. Du får en token som ser ut ungefär som 123456789:AA…\n"
-    "Starta sedan boten med:  TELEGRAM_BOT_TOKEN=<din token> make run"
-)
+BOTFATHER_HELP = t.BOTFATHER_HELP
 
 
 class ConfigError(Exception):
@@ -28,9 +24,9 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} ska vara ett heltal, inte {raw!r}.") from exc
+        raise ConfigError(t.NOT_AN_INTEGER.format(name=name, raw=raw)) from exc
     if value < minimum:
-        raise ConfigError(f"{name} ska vara minst {minimum}.")
+        raise ConfigError(t.BELOW_MINIMUM.format(name=name, minimum=minimum))
     return value
 
 
@@ -41,9 +37,7 @@ def _ids(raw: str | None) -> frozenset[int]:
         if not part:
             continue
         if not part.lstrip("-").isdigit():
-            raise ConfigError(
-                f"ENKATBOT_ADMINS ska vara Telegram-id:n med komma emellan, inte {part!r}."
-            )
+            raise ConfigError(t.BAD_ADMIN_ID.format(part=part))
         out.add(int(part))
     return frozenset(out)
 
@@ -53,10 +47,7 @@ def _base_url(name: str, raw: str | None) -> str | None:
     if not value:
         return None
     if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
-        raise ConfigError(
-            f"{name} ska vara en adress som börjar med https://, till exempel "
-            f"https://enkat.exempel.se, inte {raw!r}."
-        )
+        raise ConfigError(t.BAD_BASE_URL.format(name=name, raw=raw))
     return value
 
 

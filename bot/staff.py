@@ -24,31 +24,16 @@ from bot.config import deep_link, survey_link
 from bot.context import Context, answer_query, deps
 from bot.qr import qr_png
 from bot.roles import RANK, require_role
+from bot.texts import deltagare, samordnare
 from bot.texts import personal as p
 from storage import StorageError
 
 log = logging.getLogger("enkatbot.personal")
 
-PARTICIPANT_COMMANDS = [
-    BotCommand("start", "Börja eller fortsätt en enkät"),
-    BotCommand("hjalp", "Så fungerar enkäten"),
-    BotCommand("integritet", "Hur dina svar hanteras"),
-    BotCommand("avbryt", "Pausa enkäten"),
-    BotCommand("radera", "Radera svar som inte är inskickade"),
-]
-STAFF_COMMANDS = [
-    BotCommand("lank", "Skapa en enkätlänk och QR-kod"),
-    BotCommand("insatser", "Visa insatserna"),
-]
-COORDINATOR_COMMANDS = [
-    BotCommand("rapport", "Indikatorrapporten nu"),
-    BotCommand("prenumerera", "Få månadsrapporten"),
-    BotCommand("avprenumerera", "Sluta få månadsrapporten"),
-]
-ADMIN_COMMANDS = [
-    BotCommand("ny_insats", "Skapa en insats"),
-    BotCommand("bjudin", "Bjud in personal eller samordnare"),
-]
+PARTICIPANT_COMMANDS = [BotCommand(c, d) for c, d in deltagare.COMMAND_MENU]
+STAFF_COMMANDS = [BotCommand(c, d) for c, d in p.STAFF_COMMAND_MENU]
+COORDINATOR_COMMANDS = [BotCommand(c, d) for c, d in samordnare.COMMAND_MENU]
+ADMIN_COMMANDS = [BotCommand(c, d) for c, d in p.ADMIN_COMMAND_MENU]
 
 
 def commands_for(role: str | None) -> list[BotCommand]:

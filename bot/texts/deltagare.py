@@ -262,3 +262,13 @@ NOTES: dict[Note, str] = {
 def note_text(note: Note) -> str:
     """Return the sentence a participant reads for `note`."""
     return NOTES[note]
+
+
+COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("start", "Börja eller fortsätt en enkät"),
+    ("hjalp", "Så fungerar enkäten"),
+    ("integritet", "Hur dina svar hanteras"),
+    ("avbryt", "Pausa enkäten"),
+    ("radera", "Radera svar som inte är inskickade"),
+)
+"""The command menu Telegram shows a participant: (command, what it does)."""

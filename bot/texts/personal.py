@@ -114,3 +114,15 @@ def storage_problem(exc: StorageError) -> str:
     if "roles" in details:
         details["roles"] = ", ".join(details["roles"])
     return STORAGE_PROBLEMS[exc.problem].format(**details)
+
+
+STAFF_COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("lank", "Skapa en enkätlänk och QR-kod"),
+    ("insatser", "Visa insatserna"),
+)
+"""Staff's commands, added to the participants' menu: (command, what it does)."""
+ADMIN_COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("ny_insats", "Skapa en insats"),
+    ("bjudin", "Bjud in personal eller samordnare"),
+)
+"""Administrators' commands, added to the coordinators' menu."""

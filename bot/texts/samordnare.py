@@ -13,3 +13,11 @@ CHOOSE_INSATS = "Alla insatser eller en?"
 ALL_INSATSER = "Alla insatser"
 BUILDING = "Jag tar fram rapporten. Det tar några sekunder …"
 STALE = "Den knappen gäller inte längre. Skriv /rapport för att börja om."
+
+
+COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("rapport", "Indikatorrapporten nu"),
+    ("prenumerera", "Få månadsrapporten"),
+    ("avprenumerera", "Sluta få månadsrapporten"),
+)
+"""Coordinators' commands, added to the staff's menu: (command, what it does)."""
