@@ -19,25 +19,11 @@ from dataclasses import asdict, dataclass
 
 from analysis.counting import reported_items
 from analysis.formatting import percent
+from analysis.report_types import CSV_COLUMNS
 from questionnaires.model import Questionnaire
 
-REQUIRED: tuple[str, ...] = (
-    "ar",
-    "enkat",
-    "fraga",
-    "indikator",
-    "grupp",
-    "tillfragade",
-    "n",
-    "negativt",
-    "varken_eller",
-    "positivt",
-    "klart_positivt",
-    "ja",
-    "nej",
-    "svarsfrekvens",
-)
 OPTIONAL: tuple[str, ...] = ("undertryckt",)
+REQUIRED: tuple[str, ...] = ("ar", *(c for c in CSV_COLUMNS if c not in OPTIONAL))
 _NUMBERS = REQUIRED[5:]
 _PERCENTS = REQUIRED[7:]
 _GROUPS = ("samtliga", "kvinnor", "män")

@@ -15,6 +15,24 @@ from analysis.insatser import InsatsRow
 from analysis.periods import Period
 from analysis.suppression import Counts
 
+CSV_COLUMNS: tuple[str, ...] = (
+    "enkat",
+    "fraga",
+    "indikator",
+    "grupp",
+    "tillfragade",
+    "n",
+    "negativt",
+    "varken_eller",
+    "positivt",
+    "klart_positivt",
+    "ja",
+    "nej",
+    "svarsfrekvens",
+    "undertryckt",
+)
+"""The columns of the report's CSV export, in order: a contract scripts rely on."""
+
 GROUP_LABELS: Mapping[str, str] = {"samtliga": "Samtliga", "kvinnor": "Kvinnor", "män": "Män"}
 
 Kind = Literal["scale", "yes_no"]

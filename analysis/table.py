@@ -7,23 +7,7 @@ import io
 from pathlib import Path
 
 from analysis.figures import GroupFigures, QuestionFigures, Report
-
-CSV_COLUMNS: tuple[str, ...] = (
-    "enkat",
-    "fraga",
-    "indikator",
-    "grupp",
-    "tillfragade",
-    "n",
-    "negativt",
-    "varken_eller",
-    "positivt",
-    "klart_positivt",
-    "ja",
-    "nej",
-    "svarsfrekvens",
-    "undertryckt",
-)
+from analysis.report_types import CSV_COLUMNS
 
 
 def _cell(value: int | None) -> str:

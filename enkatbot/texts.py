@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.texts.personal import fill_storage_problem
 from storage import StorageError, StorageProblem
 
 ERROR_PREFIX = "enkatbot: {message}"
@@ -61,17 +62,9 @@ STORAGE_PROBLEMS: Mapping[StorageProblem, str] = {
     "bad_month": "Månaden ska skrivas ÅÅÅÅ-MM, till exempel 2023-01, inte {raw!r}.",
     "unknown_action": "Okänd händelse i loggen: {action!r}.",
 }
-NO_INSATSER_YET = "(inga ännu)"
-
-
 def storage_problem(exc: StorageError) -> str:
     """Return the line the command prints for a storage request that could not be carried out."""
-    details = dict(exc.details)
-    if "names" in details:
-        details["names"] = ", ".join(details["names"]) or NO_INSATSER_YET
-    if "roles" in details:
-        details["roles"] = ", ".join(details["roles"])
-    return STORAGE_PROBLEMS[exc.problem].format(**details)
+    return fill_storage_problem(STORAGE_PROBLEMS, exc)
 
 # -- enkatbot rapport ---------------------------------------------------------------------------
 

@@ -108,12 +108,17 @@ NO_INSATSER_YET = "(inga ännu)"
 
 def storage_problem(exc: StorageError) -> str:
     """Return the sentence staff read for a storage request that could not be carried out."""
+    return fill_storage_problem(STORAGE_PROBLEMS, exc)
+
+
+def fill_storage_problem(templates: Mapping[StorageProblem, str], exc: StorageError) -> str:
+    """Return `exc` worded by one audience's `templates`, its lists written out in Swedish."""
     details = dict(exc.details)
     if "names" in details:
         details["names"] = ", ".join(details["names"]) or NO_INSATSER_YET
     if "roles" in details:
         details["roles"] = ", ".join(details["roles"])
-    return STORAGE_PROBLEMS[exc.problem].format(**details)
+    return templates[exc.problem].format(**details)
 
 
 STAFF_COMMAND_MENU: tuple[tuple[str, str], ...] = (
