@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import secrets
 import signal
 import socket
 import sqlite3
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from json import JSONDecodeError
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -48,6 +48,7 @@ from telegram.request import HTTPXRequest
 from bot import participant, reports, staff
 from bot.config import ConfigError, Settings, deep_link
 from bot.context import CONTEXT_TYPES, BotApplication, Context, Deps, deps
+from bot.delivery import Poller, handle_update
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
 from bot.texts import deltagare
@@ -96,6 +97,23 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._users: defaultdict[int, int] = defaultdict(int)
 
+    @asynccontextmanager
+    async def chat_lock(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold the chat's lock (as an update of that chat does) for work of the bot's own."""
+        self._users[chat_id] += 1
+        try:
+            async with self._locks[chat_id]:
+                yield
+        finally:
+            self._release(chat_id)
+
+    def _release(self, chat_id: int) -> None:
+        self._users[chat_id] -= 1
+        if self._users[chat_id] == 0:
+            # Forget idle chats so the lock table does not grow with every participant.
+            del self._users[chat_id]
+            self._locks.pop(chat_id, None)
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers holding its chat's lock, then a global slot."""
         chat_id = 0
@@ -113,11 +131,7 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
             async with self._locks[chat_id], self._slots:
                 await coroutine
         finally:
-            self._users[chat_id] -= 1
-            if self._users[chat_id] == 0:
-                # Forget idle chats so the lock table does not grow with every participant.
-                del self._users[chat_id]
-                self._locks.pop(chat_id, None)
+            self._release(chat_id)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -130,6 +144,9 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
 class _Polled:
     raw: list[Any] = field(default_factory=list)
     unparseable: int = 0
+    # Ids already counted: an update still in flight is fetched again (bot.delivery confirms
+    # only handled ones), and is one update, not two.
+    counted: deque[int] = field(default_factory=lambda: deque(maxlen=256))
 
 
 class TolerantBot(ExtBot[Any]):
@@ -181,8 +198,11 @@ class TolerantBot(ExtBot[Any]):
             try:
                 update = Update.de_json(data, self)
             except Exception as exc:
-                self.skip_unparseable(exc)
-                update = Update(update_id=int(data["update_id"]))
+                uid = int(data["update_id"])
+                if uid not in self._polled.counted:
+                    self._polled.counted.append(uid)
+                    self.skip_unparseable(exc)
+                update = Update(update_id=uid)
             self.insert_callback_data(update)
             updates.append(update)
         return tuple(updates)
@@ -254,30 +274,71 @@ async def on_error(update: object, context: Context) -> None:
     """Log the failure without its content and tell the participant what became of it.
 
     A failed write (full disk, read-only file) says the last answer was not saved and asks
-    to try again; any other failure says only what is true: confirmed answers are saved.
+    to try again. A failed send (flood control beyond the retries, a network error) says
+    nothing more, which could only fail too: the chat is owed its current step, shown by the
+    bot as soon as sending works. Any other failure says only what is true: confirmed answers
+    are saved.
     """
     err = context.error
     if update is None and isinstance(err, NetworkError):
-        # Polling hiccups (timeouts, a dropped connection) are retried by PTB itself.
         log.warning("event=network_error error=%s", type(err).__name__)
         return
     write_failed = isinstance(err, (WriteFailed, sqlite3.OperationalError))
+    send_failed = isinstance(err, (NetworkError, RetryAfter))
     if write_failed:
         # Nothing of this update was saved. A fresh connection lets the next write succeed
         # as soon as the disk does, without a restart.
         cause = err.__cause__ if err is not None else None
         log.error("event=write_failed error=%s", type(cause or err).__name__)
         deps(context).service.store.reopen()
+    elif send_failed:
+        log.warning("event=send_failed error=%s", type(err).__name__)
     else:
         log.error("event=handler_error error=%s", type(err).__name__, exc_info=err)
+    chat = update.effective_chat if isinstance(update, Update) else None
+    if chat is not None and chat.type == "private":
+        context.bot_data.owed_steps.add(chat.id)
+    if send_failed:
+        return
     reply = deltagare.NOT_SAVED if write_failed else deltagare.ERROR
     if isinstance(update, Update) and update.callback_query is not None:
         await _answer_quietly(update.callback_query, None)  # no spinner left on the phone
-    if isinstance(update, Update) and update.effective_chat is not None:
+    if chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, reply)
+            await context.bot.send_message(chat.id, reply)
         except Exception:
             log.error("event=error_reply_failed")
+
+
+OWED_STEPS_SECONDS = 3
+"""How often the bot tries again to show steps that did not reach the screen."""
+
+
+async def owed_steps_job(context: Context) -> None:
+    """Show again every owed step (and owed thanks), each under its chat's lock."""
+    bot_data = context.bot_data
+    owed = sorted(bot_data.owed_steps | bot_data.owed_thanks)
+    if not owed:
+        return
+    processor = context.application.update_processor
+    shown = 0
+    for chat_id in owed:
+        try:
+            if isinstance(processor, PerChatOrderedProcessor):
+                async with processor.chat_lock(chat_id):
+                    await participant.show_current_step(context, chat_id)
+            else:
+                await participant.show_current_step(context, chat_id)
+        except (NetworkError, RetryAfter):
+            break  # sending does not work yet: every chat stays owed for the next run
+        except Forbidden:
+            bot_data.owed_steps.discard(chat_id)  # blocked the bot: nothing can be shown
+            bot_data.owed_thanks.discard(chat_id)
+        except Exception as exc:
+            log.error("event=show_again_failed error=%s", type(exc).__name__)
+        else:
+            shown += 1
+    log.info("event=owed_steps_checked owed=%d shown=%d", len(owed), shown)
 
 
 REMINDER_HOURS = range(9, 19)
@@ -348,6 +409,11 @@ async def post_init(app: BotApplication) -> None:
     app.job_queue.run_repeating(
         reminders_job, interval=3600, first=first_check, name="paminnelser"
     )
+    # Steps a crash or a failed send kept from the screen, from before this process.
+    app.bot_data.owed_steps.update(store.unshown_chats())
+    app.job_queue.run_repeating(
+        owed_steps_job, interval=OWED_STEPS_SECONDS, first=0, name="visa-igen"
+    )
     reports.schedule(app, d.settings)
     schedule_gallring(app, d.settings)
     log.info("event=started bot=%s users_with_roles=%d", app.bot.username, len(users))
@@ -378,6 +444,7 @@ def build_application(settings: Settings, store: Store | None = None) -> BotAppl
         .context_types(CONTEXT_TYPES)
         .job_queue(JobQueue[Context]())
         .concurrent_updates(PerChatOrderedProcessor())
+        .updater(None)  # bot.delivery fetches updates, confirming each only once handled
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -420,6 +487,9 @@ def build_application(settings: Settings, store: Store | None = None) -> BotAppl
     app.add_handler(
         MessageHandler(private & ~filters.StatusUpdate.ALL, participant.on_other_message)
     )
+    # After everything else a chat's update did: a step owed to it is shown (at the latest
+    # on the participant's next update, whatever it is).
+    app.add_handler(TypeHandler(Update, participant.show_owed_step), group=1)
     app.add_error_handler(on_error)
     return app
 
@@ -452,37 +522,77 @@ def run(settings: Settings, store: Store | None = None) -> None:
 
     `store` is the database the start-up checks opened (by default the settings' file).
 
-    With ENKATBOT_WEBB_URL the web survey is served too, in the same process and event loop,
-    and the webhook (if any) on the web server's port.
+    Either way an update is confirmed to Telegram only once it has been handled
+    (`bot.delivery`). With ENKATBOT_WEBB_URL the web survey is served too, in the same process
+    and event loop, and the webhook (if any) on the web server's port; with a webhook and no
+    web survey, the webhook alone is served on ENKATBOT_WEBHOOK_LISTEN:ENKATBOT_WEBHOOK_PORT.
     """
     configure_logging()
     app = build_application(settings, store)
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     if settings.webb_url:
-        serve_with_web(app, settings, secret)
+        sock = listening_socket(settings.webb_listen, settings.webb_port, "ENKATBOT_WEBB")
+        serve(build_web(app, settings, secret), sock)
     elif settings.webhook_url:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=WEBHOOK_PATH,
-            webhook_url=f"{settings.webhook_url.rstrip('/')}/{WEBHOOK_PATH}",
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        sock = listening_socket(settings.webhook_listen, settings.webhook_port,
+                                "ENKATBOT_WEBHOOK")
+        serve(build_webhook(app, settings, secret), sock)
     else:
-        app.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-            timeout=settings.poll_timeout,
-        )
+        asyncio.run(poll_until_stopped(app, settings))
+
+
+async def poll_until_stopped(app: BotApplication, settings: Settings) -> None:
+    """Run the bot with long polling until SIGTERM or SIGINT, then stop it cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(app, settings, secret=None):
+        await stop.wait()
+
+
+@asynccontextmanager
+async def running(app: BotApplication, settings: Settings, secret: str | None
+                  ) -> AsyncIterator[None]:
+    """Run the Application (jobs, and polling unless a webhook is set) inside the block.
+
+    As PTB's customwebhookbot example does, the Application is started by hand. With a
+    webhook it is registered with `secret` and updates arrive through `webhook_route`.
+    """
+    poller: Poller | None = None
+    polling: asyncio.Task[None] | None = None
+    async with app:
+        await post_init(app)
+        await app.start()
+        if settings.webhook_url:
+            await app.bot.set_webhook(
+                url=f"{settings.webhook_url.rstrip('/')}/{WEBHOOK_PATH}",
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        else:
+            # Switching from a webhook to polling must not drop what Telegram holds.
+            await app.bot.delete_webhook(drop_pending_updates=False)
+            poller = Poller(app, settings.poll_timeout)
+            polling = asyncio.create_task(poller.run(), name="polling")
+        try:
+            yield
+        finally:
+            if poller is not None and polling is not None:
+                await poller.stop()
+                await polling
+            await app.stop()
+    await post_shutdown(app)
 
 
 def webhook_route(app: BotApplication, secret: str) -> Route:
     """Return the route at /telegram that feeds Telegram's POSTs to the bot.
 
     A POST without the secret token Telegram was given is refused with 403, as PTB's own
-    webhook server does.
+    webhook server does. Telegram sends an update again until it gets 200, so 200 comes only
+    once the update has been handled; an update that cannot be read is acknowledged (and
+    counted, never logged), or Telegram would send it again and again.
     """
 
     async def receive(request: Request) -> Response:
@@ -490,27 +600,28 @@ def webhook_route(app: BotApplication, secret: str) -> Route:
         if not hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode()):
             return Response(status_code=403)
         body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
-            return Response(status_code=413)
         try:
-            data = await request.json()
-        except (JSONDecodeError, UnicodeDecodeError):
-            return Response(status_code=400)
-        try:
-            update = Update.de_json(data, app.bot)
+            if len(body) > MAX_UPDATE_BYTES:
+                raise ValueError("too large")
+            update = Update.de_json(json.loads(body), app.bot)
+            if not isinstance(update, Update):
+                raise ValueError("not an update")
         except Exception as exc:
-            # Acknowledged, skipped and counted: refused, Telegram would send it again and again.
             if isinstance(app.bot, TolerantBot):
                 app.bot.skip_unparseable(exc)
             return Response()
-        await app.update_queue.put(update)
+        app.bot.insert_callback_data(update)
+        await handle_update(app, update)
         return Response()
 
     return Route(f"/{WEBHOOK_PATH}", receive, methods=["POST"])
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """Return a socket bound to host:port, or raise ConfigError saying what to change."""
+def listening_socket(host: str, port: int, env_prefix: str = "ENKATBOT_WEBB") -> socket.socket:
+    """Return a socket bound to host:port, or raise ConfigError saying what to change.
+
+    `env_prefix` names the settings (…_LISTEN, …_PORT) the message tells the reader to change.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -518,9 +629,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        what = "Webbenkäten" if env_prefix == "ENKATBOT_WEBB" else "Webhooken"
         raise ConfigError(
-            f"Webbenkäten kan inte lyssna på {host}:{port} ({exc.strerror}). Välj en ledig "
-            "port med ENKATBOT_WEBB_PORT eller en annan adress med ENKATBOT_WEBB_LISTEN."
+            f"{what} kan inte lyssna på {host}:{port} ({exc.strerror}). Välj en ledig "
+            f"port med {env_prefix}_PORT eller en annan adress med {env_prefix}_LISTEN."
         ) from exc
     sock.set_inheritable(True)
     return sock
@@ -529,39 +641,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def build_web(app: BotApplication, settings: Settings, secret: str) -> ASGIApp:
     """Return the ASGI app serving the web survey (and the webhook), running `app` inside.
 
-    As PTB's customwebhookbot example does, the Application is started by hand, here in the
-    web server's lifespan: it runs while the server runs, in the same event loop.
+    The Application runs in the web server's lifespan: while the server runs, in its loop.
     """
     d: Deps = app.bot_data.deps
     assert settings.webb_url is not None
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with app:
-            await post_init(app)
-            await app.start()
-            if settings.webhook_url:
-                await app.bot.set_webhook(
-                    url=f"{settings.webhook_url.rstrip('/')}/{WEBHOOK_PATH}",
-                    secret_token=secret,
-                    allowed_updates=Update.ALL_TYPES,
-                    drop_pending_updates=False,
-                )
-            else:
-                assert app.updater is not None
-                await app.updater.start_polling(
-                    allowed_updates=Update.ALL_TYPES,
-                    drop_pending_updates=False,
-                    timeout=settings.poll_timeout,
-                )
+        async with running(app, settings, secret):
             log.info("event=web_started")
-            try:
-                yield
-            finally:
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
-                await app.stop()
-        await post_shutdown(app)
+            yield
 
     def telegram_link(token: str) -> str | None:
         try:
@@ -582,15 +671,24 @@ def build_web(app: BotApplication, settings: Settings, secret: str) -> ASGIApp:
     )
 
 
+def build_webhook(app: BotApplication, settings: Settings, secret: str) -> ASGIApp:
+    """Return the ASGI app serving only the webhook (the web survey is off), running `app`."""
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with running(app, settings, secret):
+            yield
+
+    return Starlette(routes=[webhook_route(app, secret)], lifespan=lifespan)
+
+
 def _after_serving(signum: int, frame: object) -> None:
     """Swallow the stop signal uvicorn raises again once it has shut down cleanly."""
 
 
-def serve_with_web(app: BotApplication, settings: Settings, secret: str) -> None:
-    """Serve the web survey with uvicorn until SIGTERM or SIGINT; the bot runs inside it."""
-    sock = listening_socket(settings.webb_listen, settings.webb_port)
-    config = server_config(build_web(app, settings, secret))
-    server = uvicorn.Server(config)
+def serve(asgi: ASGIApp, sock: socket.socket) -> None:
+    """Serve `asgi` with uvicorn on `sock` until SIGTERM or SIGINT; the bot runs inside it."""
+    server = uvicorn.Server(server_config(asgi))
     # uvicorn re-raises SIGTERM after a graceful stop; the default action would then kill the
     # process with the signal instead of the clean exit code 0 systemd expects.
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -598,7 +696,7 @@ def serve_with_web(app: BotApplication, settings: Settings, secret: str) -> None
     asyncio.run(server.serve(sockets=[sock]))
     if not server.started:
         raise ConfigError(
-            "Webbenkäten kunde inte starta. Läs loggen ovan, rätta inställningen och "
+            "Boten kunde inte starta sin webbserver. Läs loggen ovan, rätta inställningen och "
             "starta igen."
         )
 

@@ -42,6 +42,12 @@ class BotData:
         self._deps: Deps | None = None
         self.report_pool: ProcessPoolExecutor | None = None
         """The process reports are built in (bot.reports), once one was asked for."""
+        self.owed_steps: set[int] = set()
+        """Chats whose current step may not have reached the screen (a send failed): shown
+        again by the bot as soon as sending works, or on the chat's next update. A chat
+        leaves the set once shown, so it holds no one for longer than a failure lasts."""
+        self.owed_thanks: set[int] = set()
+        """Chats whose survey was submitted but whose thanks could not be sent yet."""
 
     def setup(self, deps: Deps) -> None:
         """Store the handlers' dependencies."""

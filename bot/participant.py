@@ -257,7 +257,7 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
     notes: list[f.Note] = []
     for effect in step.effects:
         if not isinstance(effect, f.Say) and notes:
-            await say(update, context, chat_id, notes)
+            await _say_owing_thanks(update, context, chat_id, notes)
             notes = []
         if isinstance(effect, f.Say):
             notes.append(effect.note)
@@ -280,7 +280,18 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
         else:
             _log_storage(chat_id, effect, state)
     if notes:
+        await _say_owing_thanks(update, context, chat_id, notes)
+
+
+async def _say_owing_thanks(update: Update | None, context: Context, chat_id: int,
+                            notes: list[f.Note]) -> None:
+    try:
         await say(update, context, chat_id, notes)
+    except Exception:
+        if f.Note.THANKS in notes:
+            # Submitted and stored: the thanks is sent as soon as sending works again.
+            context.bot_data.owed_thanks.add(chat_id)
+        raise
 
 
 def _mark_shown(context: Context, chat_id: int, state: FlowState, msg: Message) -> FlowState:
@@ -307,12 +318,42 @@ async def drive(update: Update, context: Context, event: f.Event) -> None:
     """Step the chat's journey with `event`, store what it says, render what it shows."""
     chat = update.effective_chat
     assert chat is not None
-    step = deps(context).service.handle(chat.id, event)
+    step = deps(context).service.handle(chat.id, event, update_id=update.update_id)
     if isinstance(event, f.Forged) or any(
         isinstance(e, f.Say) and e.note is f.Note.STALE_BUTTON for e in step.effects
     ):
         log.info("event=stale_button chat=%s", tag(chat.id))
     await render(update, context, chat.id, step)
+
+
+async def show_current_step(context: Context, chat_id: int) -> None:
+    """Show the chat's current step again unless it is known to be on the screen.
+
+    The one way the bot shows a step on its own (after a failed send, a replayed update, a
+    restart mid-send); rendering is `render`'s, as for every step. Raises what sending
+    raises; the chat then stays owed.
+    """
+    bot_data = context.bot_data
+    if chat_id in bot_data.owed_thanks:
+        await context.bot.send_message(chat_id, t.note_text(f.Note.THANKS))
+        bot_data.owed_thanks.discard(chat_id)
+    state = deps(context).service.load_flow(chat_id)
+    if state is not None and state.shown is None:
+        after, effects = f.reshow(state)
+        if effects:
+            await render(None, context, chat_id, Step(state, after, effects))
+            log.info("event=step_shown_again chat=%s", tag(chat_id))
+    bot_data.owed_steps.discard(chat_id)
+
+
+async def show_owed_step(update: Update, context: Context) -> None:
+    """After any update of a chat owed its step: show the step (next update at the latest)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    bot_data = context.bot_data
+    if chat.id in bot_data.owed_steps or chat.id in bot_data.owed_thanks:
+        await show_current_step(context, chat.id)
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -326,7 +367,7 @@ async def on_start(update: Update, context: Context) -> None:
     if token is None:
         await drive(update, context, f.Restart())
         return
-    step = deps(context).service.open_with_link(chat.id, token)
+    step = deps(context).service.open_with_link(chat.id, token, update_id=update.update_id)
     log.info("event=link_opened chat=%s result=%s", tag(chat.id), _opened(step))
     await render(update, context, chat.id, step)
 
@@ -390,7 +431,8 @@ async def on_text(update: Update, context: Context) -> None:
     if _is_continuation(context, message):
         log.info("event=split_text_continuation_dropped chat=%s", tag(chat.id))
         return
-    step = deps(context).service.handle(chat.id, parse_text(message))
+    step = deps(context).service.handle(chat.id, parse_text(message),
+                                        update_id=update.update_id)
     if any(isinstance(e, f.StoreAnswer) for e in step.effects):
         _remember_if_split(context, message)
     await render(update, context, chat.id, step)

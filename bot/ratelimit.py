@@ -168,7 +168,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             except RetryAfter as exc:
                 if attempt == retries:
                     raise
-                wait = _seconds(exc)
+                wait = retry_seconds(exc)
                 log.warning("event=rate_limited method=%s retry_after=%.0f", endpoint, wait)
                 await asyncio.sleep(wait + 0.05)
             finally:
@@ -177,7 +177,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         raise AssertionError("unreachable")
 
 
-def _seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
     """Return how long Telegram asked us to wait, in seconds.
 
     PTB 22 warns that `retry_after` becomes a timedelta; both forms are read here.

@@ -10,6 +10,7 @@ transition itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,26 +30,46 @@ class Step:
     effects: tuple[Effect, ...]
 
 
-def flow_extras(state: FlowState) -> str:
-    """Return what `storage` keeps of a state beyond answers, position and stage (JSON)."""
+APPLIED_KEPT = 16
+"""How many applied update ids an unfinished survey remembers: more than one chat has in
+flight when the process dies, so each replayed one is known."""
+
+
+def flow_extras(state: FlowState, applied: Sequence[int] = ()) -> str:
+    """Return what `storage` keeps of a state beyond answers, position and stage (JSON).
+
+    `applied` are the ids of the last updates whose step was committed (a replay of one of
+    them after a crash is not applied twice).
+    """
     shown = state.shown
     data: dict[str, Any] = {
         "resume_to": state.resume_to.value if state.resume_to else None,
         "shown": None if shown is None else [shown.stage.value, shown.item, shown.at,
                                               shown.message_id],
         "last_text_item": state.last_text_item,
+        "applied": list(applied)[-APPLIED_KEPT:],
     }
     return json.dumps(data, separators=(",", ":"))
 
 
+def _extras(session: Session) -> dict[str, Any]:
+    if not session.flow:
+        return {}
+    try:
+        extras = json.loads(session.flow)
+    except ValueError:
+        return {}  # a damaged note only forgets what is on the screen: shown again
+    return extras if isinstance(extras, dict) else {}
+
+
+def _applied(extras: dict[str, Any]) -> list[int]:
+    raw = extras.get("applied")
+    return [n for n in raw if isinstance(n, int)] if isinstance(raw, list) else []
+
+
 def _restore(session: Session) -> FlowState:
     q = get(session.enkat)
-    extras: dict[str, Any] = {}
-    if session.flow:
-        try:
-            extras = json.loads(session.flow)
-        except ValueError:
-            extras = {}  # a damaged note only forgets what is on the screen: shown again
+    extras = _extras(session)
     shown = None
     raw = extras.get("shown")
     if isinstance(raw, list) and len(raw) == 4:
@@ -73,7 +94,10 @@ class SurveyService:
 
     def load_flow(self, chat_id: ChatRef) -> FlowState | None:
         """Return the chat's unfinished survey as the machine's state, or None."""
-        session = self.store.get_session(chat_id)
+        return self._flow_of(self.store.get_session(chat_id))
+
+    @staticmethod
+    def _flow_of(session: Session | None) -> FlowState | None:
         if session is None:
             return None
         try:
@@ -82,13 +106,26 @@ class SurveyService:
             return None
 
     def handle(self, chat_id: ChatRef, event: Event, *, link: LinkCheck | None = None,
-               channel: Channel = "telegram", today: date | None = None) -> Step:
+               channel: Channel = "telegram", today: date | None = None,
+               update_id: int | None = None) -> Step:
         """Step the chat's journey with `event`; apply and commit what it stores; return it.
 
         `link` is the checked link of an `OpenLink` event (the session claims one of its
-        uses). Raises StorageError when a write fails: nothing is then shown as accepted.
+        uses). `update_id` identifies the Telegram update the event came in: an update whose
+        step was already committed (delivered again after a crash) changes nothing and only
+        shows the step again if it may not have reached the screen. Raises StorageError when a
+        write fails: nothing is then shown as accepted.
         """
-        before = self.load_flow(chat_id)
+        session = self.store.get_session(chat_id)
+        before = self._flow_of(session)
+        applied = _applied(_extras(session)) if session is not None else []
+        if before is not None and update_id is not None and update_id in applied:
+            if before.shown is not None:
+                return Step(before, before, ())
+            again, shows = flow.reshow(before)
+            return Step(before, again, shows)
+        if update_id is not None:
+            applied.append(update_id)
         after, effects = flow.step(before, event)
         for effect in effects:
             if isinstance(effect, flow.StartSession):
@@ -102,11 +139,11 @@ class SurveyService:
                 else:
                     self.store.discard_session(chat_id)
         if after is not None and after.stage is not flow.Stage.ENDED and after != before:
-            self._save_flow(chat_id, after, today)
+            self._save_flow(chat_id, after, today, applied)
         return Step(before, after, effects)
 
     def open_with_link(self, chat_id: ChatRef, token: str, *, channel: Channel = "telegram",
-                       today: date | None = None) -> Step:
+                       today: date | None = None, update_id: int | None = None) -> Step:
         """Handle a person opening a survey link: start, resume, or say what is wrong."""
         existing = self.store.get_session(chat_id)
         check = self.store.check_link(token)
@@ -121,7 +158,8 @@ class SurveyService:
         same = existing is not None and self.store.session_opened_with(chat_id, check.token_hash)
         event = flow.OpenLink(problem=problem, q=q, same_link=same)
         try:
-            return self.handle(chat_id, event, link=check, channel=channel, today=today)
+            return self.handle(chat_id, event, link=check, channel=channel, today=today,
+                               update_id=update_id)
         except LinkTaken:
             # Used up a moment ago by another chat or process: said as any used link is.
             used = flow.OpenLink(problem="used", q=q, same_link=False)
@@ -137,12 +175,15 @@ class SurveyService:
         after, _ = flow.step(state, flow.WasShown(at=at, message_id=message_id))
         if after is None or after.stage is flow.Stage.ENDED:
             return state
-        self.store.update_session(chat_id, flow=flow_extras(after),
+        session = self.store.get_session(chat_id)
+        applied = _applied(_extras(session)) if session is not None else []
+        self.store.update_session(chat_id, flow=flow_extras(after, applied),
                                   message_id=message_id)
         return after
 
-    def _save_flow(self, chat_id: ChatRef, state: FlowState, today: date | None) -> None:
+    def _save_flow(self, chat_id: ChatRef, state: FlowState, today: date | None,
+                   applied: Sequence[int] = ()) -> None:
         self.store.save_progress(
             chat_id, state.survey.answers, state.survey.current, stage=state.stage.value,
-            flow=flow_extras(state), today=today, remind=self.remind,
+            flow=flow_extras(state, applied), today=today, remind=self.remind,
         )

@@ -556,6 +556,17 @@ def _show(state: FlowState, note: Note | None = None, *before: Effect) -> Result
     return replace(state, shown=None), tuple(effects)
 
 
+def reshow(state: FlowState) -> Result:
+    """Return the effects that show the state's step again, without a word (none if paused).
+
+    For a front end whose last attempt to show the step failed (a send that never arrived),
+    or that handles an event it already applied once (a replayed update).
+    """
+    if state.stage in (Stage.PAUSED, Stage.ENDED):
+        return state, ()
+    return _show(state)
+
+
 def _stale(state: FlowState, tapped: int | None) -> Result:
     before: list[Effect] = []
     if tapped is not None and (state.shown is None or tapped != state.shown.message_id):

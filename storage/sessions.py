@@ -341,6 +341,22 @@ class SessionsPart(StoreBase):
                 due.append(self._open_chat(r["sealed"]))
         return due
 
+    def unshown_chats(self) -> list[int]:
+        """Return the Telegram chats whose current step is not known to be on their screen.
+
+        A step is noted as shown only once its message exists; a send that failed, or a
+        process that died in between, leaves the note empty. Paused surveys show nothing.
+        Only chats that still have their reminder row can be found (its sealed chat id): a
+        survey quiet for days is shown again on the participant's next message instead.
+        """
+        rows = self.db.query(
+            "SELECT reminder.sealed FROM session JOIN reminder ON reminder.id = "
+            "session.reminder_id WHERE session.channel = 'telegram' AND session.stage != "
+            "'paused' AND (CASE WHEN json_valid(session.flow) THEN "
+            "json_extract(session.flow, '$.shown') END) IS NULL"
+        )
+        return sorted(self._open_chat(r["sealed"]) for r in rows)
+
     def owed_reminders(self) -> list[int]:
         """Return the chat ids a reminder is owed to if they stay quiet (sorted)."""
         return sorted(self._open_chat(r["sealed"]) for r in self.db.query(

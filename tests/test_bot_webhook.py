@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -94,3 +95,89 @@ def test_webhook_mode_registers_the_secret_and_only_trusts_it(bot):
         post_the_real_one, lambda m: t.BUTTON_START in m.content
     )
     assert greeting.buttons == [[t.BUTTON_START]]
+
+
+def _post_raw(port: int, body: bytes, secret: str = SECRET) -> int:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/telegram", data=body,
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def _start_webhook_only(bot, port: int) -> None:
+    bot.start(
+        ENKATBOT_WEBHOOK_URL=PUBLIC_URL,
+        ENKATBOT_WEBHOOK_SECRET=SECRET,
+        ENKATBOT_WEBHOOK_LISTEN="127.0.0.1",
+        ENKATBOT_WEBHOOK_PORT=str(port),
+    )
+    bot.api.wait_for_call("setWebhook", timeout=20)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, "the webhook server never listened"
+            threading.Event().wait(0.05)  # polling the port; the deadline bounds the wait
+
+
+def test_webhook_without_the_web_acknowledges_garbage_and_answers_after_handling(bot):
+    port = _free_port()
+    token = bot.link("deltagare-pagaende")
+    wilma = bot.api.phone(1001, "Wilma", started=True)
+    bot.phones.append(wilma)
+    _start_webhook_only(bot, port)
+
+    # Refused, Telegram would send each of these again and again: acknowledged and counted.
+    secret_name = "Annelie Svanström"
+    garbage = [
+        b"\xff\xfe not json at all",
+        json.dumps(["Hej", secret_name]).encode(),
+        json.dumps({"update_id": 5, "poll": {"id": "1", "question": secret_name}}).encode(),
+    ]
+    assert [_post_raw(port, body) for body in garbage] == [200, 200, 200]
+    bot.wait_for_log("event=update_unparseable", after=2)
+    assert "count=3" in bot.log
+    assert secret_name not in bot.log and "Svanström" not in bot.log
+    assert "Traceback" not in bot.log
+
+    # A good update: by the time Telegram gets its 200, the greeting has been sent.
+    assert _post(port, _start_update(6, 1001, f"/start {token}"), secret=SECRET) == 200
+    assert any(t.BUTTON_START in m.content for m in wilma.messages)
+
+
+def test_an_update_whose_webhook_post_died_with_the_bot_is_handled_once_when_resent(bot):
+    port = _free_port()
+    token = bot.link("deltagare-pagaende")
+    wilma = bot.api.phone(1001, "Wilma", started=True)
+    bot.phones.append(wilma)
+    _start_webhook_only(bot, port)
+
+    # The greeting is held in flight: Telegram has no 200 yet when the bot is killed.
+    bot.api.hold("sendMessage")
+    update = _start_update(7, 1001, f"/start {token}")
+    answered: list[int] = []
+    poster = threading.Thread(target=lambda: answered.append(_post(port, update, SECRET)))
+    poster.start()
+    bot.api.wait_held("sendMessage")
+    assert answered == []
+    bot.kill()
+    bot.api.release("sendMessage")
+    poster.join(30)
+    assert answered != [200]
+
+    # Telegram sends it again to the restarted bot: the survey it started is shown, once,
+    # and the link is not "already used" by the participant's own first try.
+    _start_webhook_only(bot, port)
+    assert _post(port, update, SECRET) == 200
+    greetings = [m for m in wilma.messages if t.BUTTON_START in m.content]
+    assert len(greetings) == 1 and greetings[0].buttons == [[t.BUTTON_START]]
+    assert not any(m.text.startswith(t.LINK_USED[:30]) for m in wilma.messages)
+    assert bot.sql("SELECT in_progress FROM link") == [(1,)]
+    assert bot.session_answers(1001) == {}

@@ -261,6 +261,8 @@ class ChatState:
         self._listeners: list[Callable[[int, ChatEvent], None]] = []
         self.latency = 0.0
         self._injections: dict[str, deque[_Injection]] = {}
+        self._held: set[str] = set()
+        self._holding: dict[str, int] = {}
         self._commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._menu_buttons: dict[int | None, dict[str, Any]] = {}
         self._settings: dict[str, Any] = {}

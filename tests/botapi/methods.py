@@ -58,6 +58,16 @@ class BotMethods(ChatState):
                     injection.remaining -= 1
                     if injection.remaining <= 0:
                         queue.popleft()
+            if key in self._held:
+                # Held (a reply in flight when the bot is killed): waits for release; a call
+                # whose client has gone meanwhile is never carried out.
+                self._holding[key] = self._holding.get(key, 0) + 1
+                self._cond.notify_all()
+                while key in self._held and not self._closing and not client_gone():
+                    self._cond.wait(0.05)
+                self._holding[key] -= 1
+                if client_gone():
+                    return CLIENT_CLOSED, ApiError(CLIENT_CLOSED, "client gone").payload()
         latency = self.latency
         if latency > 0:
             time.sleep(latency / 2)

@@ -263,6 +263,30 @@ class FakeBotAPI(BotMethods):
         """
         self._inject(method, _Injection("error", times, status=status, perform=perform))
 
+    def hold(self, method: str) -> None:
+        """Hold every call of ``method`` unanswered (not carried out) until ``release``.
+
+        A call whose client has gone (the bot was killed) is then never carried out.
+        """
+        with self._cond:
+            self._held.add(method.lower())
+
+    def release(self, method: str) -> None:
+        """Let held calls of ``method`` (and later ones) go through."""
+        with self._cond:
+            self._held.discard(method.lower())
+            self._cond.notify_all()
+
+    def wait_held(self, method: str, count: int = 1, timeout: float = 20.0) -> None:
+        """Wait until at least ``count`` calls of ``method`` are held."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._holding.get(method.lower(), 0) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{count} {method} call(s) not held within {timeout}s")
+                self._cond.wait(min(remaining, 0.2))
+
     def queue_raw_update(self, kind: str, payload: dict[str, Any]) -> int:
         """Queue an update of `kind` exactly as given, malformed or not; return its update_id.
 
@@ -390,6 +414,19 @@ class FakeBotAPI(BotMethods):
                         f"callback query {callback_query_id} not answered within {timeout}s"
                     )
                 self._cond.wait(min(remaining, 0.5))
+
+    def wait_confirmed(self, timeout: float = 20.0) -> None:
+        """Wait until the bot has confirmed (by its getUpdates offset) every queued update."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._updates:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"updates not confirmed within {timeout}s: "
+                        f"{[u['update_id'] for u in self._updates]}"
+                    )
+                self._cond.wait(min(remaining, 0.2))
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:

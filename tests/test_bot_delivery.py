@@ -1,0 +1,131 @@
+"""At-least-once updates, exactly-once effects, and nobody left without a question (issue 9.2, 9.3).
+
+The real bot process against the fake Bot API: the bot is SIGKILLed while updates are in
+flight (their replies held by the fake server), and after restart every one of them is
+handled, each answer stored once, without a confusing word; a 429 storm that outlasts the
+rate limiter's retries ends with the step shown again without the participant doing anything.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.texts import deltagare as t
+from questionnaires.model import get
+from tests.e2e import (
+    STEP,
+    BotUnderTest,
+    expected_answers,
+    open_survey,
+    question,
+    submit,
+    wait_answered,
+    walk,
+)
+
+pytestmark = pytest.mark.e2e
+
+CONFUSING = (t.STALE_BUTTON, t.WRITTEN_BEFORE_QUESTION, t.REPEATED_TEXT, t.ERROR, t.NOT_SAVED)
+
+
+def answers(i: int) -> list[str]:
+    """Return participant i's answers to deltagare-pagaende, each on its item's own scale."""
+    q = get("deltagare-pagaende")
+    scales = [item.scale.options for item in q.items if item.scale is not None]
+    return [
+        scales[0][i % 4].label,
+        *[options[(i + k) % 7].label for k, options in enumerate(scales[1:])],
+        f"Ett jobb att gå till, säger nummer {i}", t.BUTTON_SKIP, f"Tack från nummer {i}",
+    ]
+
+
+def confusing_words(bot_texts: list[str]) -> list[str]:
+    """Return the bot's messages that would confuse someone whose answer was taken."""
+    return [text for text in bot_texts if text.startswith(CONFUSING)]
+
+
+def texts_since(phone, before: int) -> list[str]:
+    """Return the texts of the chat's messages from the bot after the first `before`."""
+    return [m.text for m in phone.messages[before:] if m.is_from_bot]
+
+
+def test_updates_in_flight_at_a_kill_are_handled_after_restart_each_once(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    vera, wilma = bot.phone(730_009_001, "Veronika"), bot.phone(730_009_002, "Wilhelmina")
+    given_v, given_w = answers(1), answers(2)
+    open_survey(vera, bot.link("deltagare-pagaende"))
+    walk(vera, given_v[:8])
+    question(vera, 9)  # free text
+    open_survey(wilma, bot.link("deltagare-pagaende"))
+    walk(wilma, given_w[:1])
+    second = question(wilma, 2)
+
+    # Every reply the bot sends now is held in flight: the answers are applied, the next
+    # questions never arrive, and Vera's /hjalp waits behind her own answer.
+    bot.api.hold("sendMessage")
+    vera.send(given_v[8])
+    wilma.tap(given_w[1], second)
+    bot.api.wait_held("sendMessage", 2)
+    vera.send("/hjalp")
+    assert bot.session_answers(vera.user_id)["pagaende-fritext-1"] == given_v[8]
+    assert bot.session_answers(wilma.user_id)["pagaende-1"] is not None
+    before_v, before_w = len(vera.messages), len(wilma.messages)
+    bot.kill()
+    bot.api.release("sendMessage")
+
+    # Nothing fetched was confirmed: Telegram still holds all three for the next process.
+    assert len(bot.api.pending_updates) == 3
+    bot.start()
+    tenth = question(vera, 10)
+    vera.wait_for_text(t.HELP[:40])
+    third = question(wilma, 3)
+    assert confusing_words(texts_since(vera, before_v)) == []
+    assert confusing_words(texts_since(wilma, before_w)) == []
+    assert sum(m.text.startswith("Fråga 10 av") for m in vera.messages) == 1
+    assert sum(m.text.startswith("Fråga 3 av") for m in wilma.messages) == 1
+
+    vera.tap(given_v[9], tenth)
+    walk(vera, given_v[10:], first=11)
+    submit(vera)
+    wilma.tap(given_w[2], third)
+    walk(wilma, given_w[3:], first=4)
+    submit(wilma)
+    bot.api.wait_confirmed()
+    got = sorted(bot.responses(), key=lambda r: r[2]["pagaende-kon"])
+    want = sorted(
+        [("deltagare-pagaende", "Steg framåt", expected_answers("deltagare-pagaende", g))
+         for g in (given_v, given_w)],
+        key=lambda r: r[2]["pagaende-kon"],
+    )
+    assert got == want
+
+
+def test_a_429_storm_beyond_the_retries_ends_with_the_step_shown_again(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    nora = bot.phone(730_009_003, "Nora")
+    given = answers(3)
+    open_survey(nora, bot.link("deltagare-pagaende"))
+    walk(nora, given[:1])
+    second = question(nora, 2)
+    before = len(nora.messages)
+
+    # More 429s than the rate limiter retries (5), and than one more round of the bot's own.
+    bot.api.inject_flood("sendMessage", times=9, retry_after=1)
+    nora.tap(given[1], second)
+    wait_answered(nora, second, given[1])
+    # Nora does nothing: the bot shows question 3 by itself once sending works again.
+    third = question(nora, 3, timeout=STEP * 3)
+    assert confusing_words(texts_since(nora, before)) == []
+    bot.wait_for_log("event=step_shown_again")  # by the bot's own job, not by a reply
+    assert "event=send_failed" in bot.log
+
+    nora.tap(given[2], third)
+    walk(nora, given[3:], first=4)
+    submit(nora)
+    assert bot.responses() == [
+        ("deltagare-pagaende", "Steg framåt", expected_answers("deltagare-pagaende", given))
+    ]
