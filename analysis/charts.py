@@ -23,7 +23,15 @@ from matplotlib.patches import Patch
 
 from analysis.figures import GROUP_LABELS, GroupFigures, Report
 from analysis.formatting import percent_text
-from analysis.texts import FOR_FA_SVAR, INGA_SVAR, JAMFORELSE_SAKNAS, insats_label, short_name
+from analysis.texts import (
+    BAND_HEADINGS,
+    CHART_POSITIVT_LEGEND,
+    FOR_FA_SVAR,
+    INGA_SVAR,
+    JAMFORELSE_SAKNAS,
+    insats_label,
+    short_name,
+)
 
 COLOURS = {
     "negativt": "#D55E00",
@@ -233,14 +241,14 @@ def distribution_chart(report: Report, enkat: str) -> bytes:
     handles: list[Patch] = []
     if any(q.kind == "scale" for q in questions):
         handles += [
-            Patch(color=COLOURS["negativt"], label="Negativt"),
-            Patch(color=COLOURS["varken_eller"], label="Varken eller"),
-            Patch(color=COLOURS["positivt"], label="Positivt (inom parentes: klart positivt)"),
+            Patch(color=COLOURS["negativt"], label=BAND_HEADINGS["negativt"]),
+            Patch(color=COLOURS["varken_eller"], label=BAND_HEADINGS["varken_eller"]),
+            Patch(color=COLOURS["positivt"], label=CHART_POSITIVT_LEGEND),
         ]
     if any(q.kind == "yes_no" for q in questions):
         handles += [
-            Patch(color=COLOURS["ja"], label="Ja"),
-            Patch(color=COLOURS["nej"], label="Nej"),
+            Patch(color=COLOURS["ja"], label=BAND_HEADINGS["ja"]),
+            Patch(color=COLOURS["nej"], label=BAND_HEADINGS["nej"]),
         ]
     fig, ax = _frame(
         -layout.y,

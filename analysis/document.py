@@ -18,15 +18,27 @@ from analysis.charts import Chart
 from analysis.figures import GROUP_LABELS, GroupFigures, QuestionFigures, Report, YearFigure
 from analysis.formatting import number_text, percent_text
 from analysis.texts import (
+    COL_ENKAT,
+    COL_GRUPP,
+    COL_N,
+    COL_SVAR,
+    COL_SVARSFREKVENS,
+    COL_TILLFRAGADE,
+    COL_VARAV_AVBRUTNA,
     FOR_FA_SVAR,
     INGA_SVAR,
     INTRODUCTION,
     JAMFORELSE_SAKNAS,
+    NOTHING_SHOWN,
     REGISTERSTUDIE,
     about,
+    band_columns,
     insats_label,
+    main_band,
     method,
     period_line,
+    question_heading,
+    question_label,
     short_name,
     title,
     year_heading,
@@ -51,18 +63,14 @@ _YEAR_TEXT = {
 
 def question_table(report: Report, q: QuestionFigures) -> tuple[list[str], list[list[Cell]]]:
     """Return a question's table: the column headings and a row of cells per group."""
-    bands = (
-        ["Ja", "Nej"]
-        if q.kind == "yes_no"
-        else ["Negativt", "Varken eller", "Positivt", "(Klart positivt)"]
-    )
-    main = "Ja" if q.kind == "yes_no" else "Positivt"
+    bands = band_columns(q.kind)
+    main = main_band(q.kind)
     headers = [
-        "Grupp",
-        "Tillfrågade",
-        "n",
+        COL_GRUPP,
+        COL_TILLFRAGADE,
+        COL_N,
         *bands,
-        "Svarsfrekvens",
+        COL_SVARSFREKVENS,
         *(year_heading(main, y, [q]) for y in report.comparison_years),
     ]
     rows = []
@@ -107,15 +115,9 @@ def _respondent_lines(report: Report) -> list[tuple[str, str, str]]:
     ]
 
 
-def _heading_of(q: QuestionFigures) -> str:
-    return f"Fråga {q.number}, {short_name(q.enkat).lower()}: {q.text}"
-
-
 def _nothing_shown_note(report: Report, q: QuestionFigures) -> str | None:
     if not report.info(q.enkat).respondents:
-        return (
-            f"Fråga {q.number}, {short_name(q.enkat).lower()}: {INGA_SVAR.lower()} under perioden."
-        )
+        return NOTHING_SHOWN.format(label=question_label(q), inga_svar=INGA_SVAR.lower())
     return None
 
 
@@ -182,7 +184,7 @@ def render_markdown(
         f"{insats_label(report)}. {number_text(report.total_respondents)} svar under perioden.",
         "",
     ]
-    lines += ["| Enkät | Svar | Varav avbrutna |", "|---|---:|---:|"]
+    lines += [f"| {COL_ENKAT} | {COL_SVAR} | {COL_VARAV_AVBRUTNA} |", "|---|---:|---:|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _respondent_lines(report)]
     lines.append("")
     if charts:
@@ -199,7 +201,7 @@ def render_markdown(
             if note:
                 lines += [f"*{note}*", ""]
                 continue
-            lines += [f"**{_heading_of(q)}**", ""]
+            lines += [f"**{question_heading(q)}**", ""]
             lines += _md_table(*question_table(report, q))
             lines.append("")
     lines += ["## Fritextsvar", ""]
@@ -324,7 +326,7 @@ def render_html(
         f"<p>{e(insats_label(report))}. "
         f"{e(number_text(report.total_respondents))} svar under perioden.</p>",
         _html_table(
-            ["Enkät", "Svar", "Varav avbrutna"],
+            [COL_ENKAT, COL_SVAR, COL_VARAV_AVBRUTNA],
             [[Cell(a), Cell(b), Cell(c)] for a, b, c in _respondent_lines(report)],
         ),
     ]
@@ -346,7 +348,7 @@ def render_html(
             if note:
                 parts.append(f"<p><em>{e(note)}</em></p>")
                 continue
-            parts.append(f'<p class="question">{e(_heading_of(q))}</p>')
+            parts.append(f'<p class="question">{e(question_heading(q))}</p>')
             parts.append(_html_table(*question_table(report, q)))
     parts.append("<h2>Fritextsvar</h2>")
     for ft in report.free_texts:

@@ -30,16 +30,26 @@ from analysis.figures import GROUP_LABELS, GroupFigures, QuestionFigures, Report
 from analysis.formatting import number_text, percent_text
 from analysis.insatser import InsatsRow
 from analysis.texts import (
+    BAND_HEADINGS,
+    COL_GRUPP,
+    COL_N,
+    COL_SVARSFREKVENS,
+    COL_TILLFRAGADE,
     FOR_FA_SVAR,
     INGA_SVAR,
+    INSATS_COLUMNS,
     INTRODUCTION,
     JAMFORELSE_SAKNAS,
+    LEGEND_BANDS,
     REGISTERSTUDIE,
     about,
+    band_columns,
     document_title,
     insats_label,
+    main_band,
     method,
     period_line,
+    question_heading,
     short_name,
     year_heading,
 )
@@ -141,23 +151,15 @@ class _Column:
 
 
 def _columns(report: Report, q: QuestionFigures) -> list[_Column]:
-    main = "Ja" if q.kind == "yes_no" else "Positivt"
-    bands = (
-        [_Column("Ja", 12), _Column("Nej", 12)]
-        if q.kind == "yes_no"
-        else [
-            _Column("Negativt", 12.5),
-            _Column("Varken eller", 12.5),
-            _Column("Positivt", 12.5),
-            _Column("(Klart positivt)", 13),
-        ]
-    )
+    main = main_band(q.kind)
+    widths = (12, 12) if q.kind == "yes_no" else (12.5, 12.5, 12.5, 13)
+    bands = [_Column(label, w) for label, w in zip(band_columns(q.kind), widths, strict=True)]
     return [
-        _Column("Grupp", 16),
-        _Column("Tillfrågade", 15.5),
-        _Column("n", 8),
+        _Column(COL_GRUPP, 16),
+        _Column(COL_TILLFRAGADE, 15.5),
+        _Column(COL_N, 8),
         *bands,
-        _Column("Svarsfrekvens", 17.5),
+        _Column(COL_SVARSFREKVENS, 17.5),
         *(_Column(year_heading(main, y, [q]), 12) for y in report.comparison_years),
     ]
 
@@ -194,11 +196,6 @@ def _year_text(year: YearFigure | None) -> tuple[str, int, bool]:
     if year.status == "ok":
         return (percent_text(year.value), 1, False)
     return (_YEAR_TEXT[year.status], 1, True)
-
-
-def question_heading(q: QuestionFigures) -> str:
-    """Return the heading of a question block: its number, questionnaire and exact text."""
-    return f"Fråga {q.number}, {short_name(q.enkat).lower()}: {q.text}"
 
 
 def _question_block(pdf: _Pdf, report: Report, q: QuestionFigures, keep_extra: float) -> None:
@@ -305,13 +302,7 @@ def _bar(pdf: _Pdf, x: float, y: float, width: float, height: float, fig: GroupF
 def _legend(pdf: _Pdf, report: Report) -> None:
     pdf.set_font(FONT, "", 7.5)
     x, y = pdf.l_margin, pdf.get_y()
-    items = [
-        ("negativt", "Negativt"),
-        ("varken_eller", "Varken eller"),
-        ("positivt", "Positivt"),
-        ("ja", "Ja"),
-        ("nej", "Nej"),
-    ]
+    items = [(band, BAND_HEADINGS[band]) for band in LEGEND_BANDS]
     for band, label in items:
         pdf.set_fill_color(*_rgb(COLOURS[band]))
         pdf.rect(x, y + 0.8, 3, 3, style="F")
@@ -336,15 +327,8 @@ def _legend(pdf: _Pdf, report: Report) -> None:
 
 
 def _insats_table(pdf: _Pdf, rows: Sequence[InsatsRow], threshold: int) -> None:
-    columns = [
-        ("Insats", 44.0),
-        ("Enkät", 29.0),
-        ("Svar", 18.0),
-        ("Länkar utdelade", 17.0),
-        ("Påbörjade", 18.0),
-        ("Inskickade", 18.0),
-        ("Andel besvarade länkar", 24.0),
-    ]
+    widths = (44.0, 29.0, 18.0, 17.0, 18.0, 18.0, 24.0)
+    columns = list(zip(INSATS_COLUMNS, widths, strict=True))
     few = f"färre än {threshold}"
 
     def header() -> None:

@@ -51,6 +51,60 @@ BAND_HEADINGS: Mapping[str, str] = {
     "nej": "Nej",
 }
 
+KLART_POSITIVT_IN_TABLE = "(Klart positivt)"
+"""Klart positivt in a table: in brackets, as it is a part of Positivt."""
+
+COL_FRAGA = "Fråga"
+COL_FRAGETEXT = "Frågetext"
+COL_GRUPP = "Grupp"
+COL_TILLFRAGADE = "Tillfrågade"
+COL_N = "n"
+COL_SVARSFREKVENS = "Svarsfrekvens"
+COL_ENKAT = "Enkät"
+COL_SVAR = "Svar"
+COL_VARAV_AVBRUTNA = "Varav avbrutna"
+COL_INSATS = "Insats"
+COL_LANKAR = "Länkar utdelade"
+COL_PABORJADE = "Påbörjade"
+COL_INSKICKADE = "Inskickade"
+COL_ANDEL_BESVARADE = "Andel besvarade länkar"
+INSATS_COLUMNS = (COL_INSATS, COL_ENKAT, COL_SVAR, COL_LANKAR, COL_PABORJADE, COL_INSKICKADE,
+                  COL_ANDEL_BESVARADE)
+"""The per-insats table's headings, in order."""
+COL_NR = "Nr"
+CHART_POSITIVT_LEGEND = "Positivt (inom parentes: klart positivt)"
+MAIN_BAND_BOTH = "Positivt / Ja"
+"""The compared band named in a sheet that holds both scale and ja/nej-frågor."""
+LEGEND_BANDS = ("negativt", "varken_eller", "positivt", "ja", "nej")
+"""The bands a chart legend names, in order."""
+
+
+def band_columns(kind: str) -> list[str]:
+    """Return the band headings of a question's table: Ja, Nej, or the four scale bands."""
+    if kind == "yes_no":
+        return [BAND_HEADINGS["ja"], BAND_HEADINGS["nej"]]
+    return [BAND_HEADINGS["negativt"], BAND_HEADINGS["varken_eller"],
+            BAND_HEADINGS["positivt"], KLART_POSITIVT_IN_TABLE]
+
+
+def main_band(kind: str) -> str:
+    """Return the band earlier years are compared on: Ja for ja/nej-frågor, else Positivt."""
+    return BAND_HEADINGS["ja"] if kind == "yes_no" else BAND_HEADINGS["positivt"]
+
+
+def question_label(q: QuestionFigures) -> str:
+    """Return a question's number and questionnaire: "Fråga 3, avslut"."""
+    return f"Fråga {q.number}, {short_name(q.enkat).lower()}"
+
+
+def question_heading(q: QuestionFigures) -> str:
+    """Return the heading of a question block: its number, questionnaire and exact text."""
+    return f"{question_label(q)}: {q.text}"
+
+
+NOTHING_SHOWN = "{label}: {inga_svar} under perioden."
+"""A question with no answers in the period, said in place of its table."""
+
 
 def short_name(enkat: str) -> str:
     """Return the short Swedish name of a questionnaire (its id when unknown)."""

@@ -31,11 +31,23 @@ from analysis.figures import (
 from analysis.formatting import percent_text
 from analysis.texts import (
     BAND_HEADINGS,
+    COL_ENKAT,
+    COL_FRAGA,
+    COL_FRAGETEXT,
+    COL_GRUPP,
+    COL_N,
+    COL_NR,
+    COL_SVAR,
+    COL_SVARSFREKVENS,
+    COL_TILLFRAGADE,
     FOR_FA_SVAR,
     INGA_SVAR,
+    INSATS_COLUMNS,
     JAMFORELSE_SAKNAS,
+    MAIN_BAND_BOTH,
     about,
     insats_label,
+    main_band,
     short_name,
     title,
     year_heading,
@@ -122,15 +134,15 @@ def _questionnaire_sheet(wb: Workbook, report: Report, info: QuestionnaireInfo) 
     if "yes_no" in kinds:
         bands += ["ja", "nej"]
     years = report.comparison_years
-    main = "Positivt / Ja" if "yes_no" in kinds else "Positivt"
+    main = MAIN_BAND_BOTH if "yes_no" in kinds else main_band("scale")
     headers = [
-        "Fråga",
-        "Frågetext",
-        "Grupp",
-        "Tillfrågade",
-        "n",
+        COL_FRAGA,
+        COL_FRAGETEXT,
+        COL_GRUPP,
+        COL_TILLFRAGADE,
+        COL_N,
         *(BAND_HEADINGS[b] for b in bands),
-        "Svarsfrekvens",
+        COL_SVARSFREKVENS,
         *(year_heading(main, y, questions) for y in years),
     ]
     first_band, sf_col = 6, 6 + len(bands)
@@ -273,7 +285,7 @@ def _free_text_sheet(wb: Workbook, report: Report) -> None:
     ws = wb.create_sheet(FREE_TEXT_SHEET)
     ws.cell(1, 1, "Fritextsvar").font = _TITLE
     ws.cell(2, 1, f"{title(report)}. {insats_label(report)}. Svaren står i bokstavsordning.")
-    headers = ("Enkät", "Fråga", "Svar")
+    headers = (COL_ENKAT, COL_FRAGA, COL_SVAR)
     for col, header in enumerate(headers, 1):
         cell = ws.cell(4, col, header)
         cell.font = _BOLD
@@ -335,7 +347,7 @@ def _coding_sheets(wb: Workbook, report: Report) -> None:
             "i bokstavsordning. Kolumnerna Tema 1–3 och Kommentar är till för era egna "
             "temakoder.",
         )
-        for col, header in enumerate(("Nr", "Svar", *THEME_COLUMNS), 1):
+        for col, header in enumerate((COL_NR, COL_SVAR, *THEME_COLUMNS), 1):
             cell = ws.cell(4, col, header)
             cell.font = _BOLD
             cell.fill = _HEADER_FILL
@@ -363,15 +375,7 @@ def _insats_sheet(wb: Workbook, report: Report) -> None:
         f"{title(report)}. Länkar: de som skapades under perioden (en länk för flera räknas "
         f"en gång per användning). Tal under {report.threshold} döljs.",
     )
-    headers = (
-        "Insats",
-        "Enkät",
-        "Svar",
-        "Länkar utdelade",
-        "Påbörjade",
-        "Inskickade",
-        "Andel besvarade länkar",
-    )
+    headers = INSATS_COLUMNS
     for col, header in enumerate(headers, 1):
         cell = ws.cell(3, col, header)
         cell.font = _BOLD
