@@ -17,6 +17,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from analysis import texts
 from analysis.counting import reported_items
 from analysis.formatting import percent
 from analysis.report_types import CSV_COLUMNS
@@ -31,6 +32,13 @@ _GROUPS = ("samtliga", "kvinnor", "män")
 
 class HistoryError(ValueError):
     """A file that cannot be imported; the Swedish message names the line and the fault."""
+
+    def __init__(self, line: int | None, problem: str, **details: object) -> None:
+        """Word `problem` (a key of analysis.texts.HISTORY_PROBLEMS) for `line` (None: the file)."""
+        said = texts.HISTORY_PROBLEMS[problem].format(**details)
+        template = texts.HISTORY_FILE if line is None else texts.HISTORY_ROW
+        super().__init__(template.format(line=line, problem=said))
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,11 @@ def _int(value: str, column: str, line: int, *, lo: int = 0, hi: int | None = No
     try:
         number = int(text)
     except ValueError:
-        raise HistoryError(
-            f"Rad {line}: {column} ska vara ett heltal, inte {value!r}. Inget importerades."
-        ) from None
+        raise HistoryError(line, "not_integer", column=column, value=value) from None
     if number < lo or (hi is not None and number > hi):
-        limits = f"mellan {lo} och {hi}" if hi is not None else f"minst {lo}"
-        raise HistoryError(f"Rad {line}: {column} ska vara {limits}, inte {number}. "
-                           "Inget importerades.")
+        if hi is None:
+            raise HistoryError(line, "below", column=column, lo=lo, number=number)
+        raise HistoryError(line, "outside", column=column, lo=lo, hi=hi, number=number)
     return number
 
 
@@ -87,13 +93,11 @@ def parse_history(text: str, questionnaires: Mapping[str, Questionnaire]) -> lis
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise HistoryError(
-            f"Rad 1: kolumnerna {', '.join(missing)} saknas. Filen ska ha kolumnerna "
-            f"{', '.join(REQUIRED)}. Inget importerades."
-        )
+        raise HistoryError(1, "missing_columns", missing=", ".join(missing),
+                           required=", ".join(REQUIRED))
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if unknown:
-        raise HistoryError(f"Rad 1: okända kolumner {', '.join(unknown)}. Inget importerades.")
+        raise HistoryError(1, "unknown_columns", unknown=", ".join(unknown))
     rows: list[HistoryRow] = []
     seen: dict[tuple[int, str, int, str], int] = {}
     for line, raw in enumerate(reader, start=2):
@@ -103,14 +107,11 @@ def parse_history(text: str, questionnaires: Mapping[str, Questionnaire]) -> lis
         row = _row(cells, line, questionnaires)
         key = (row.ar, row.enkat, row.fraga, row.grupp)
         if key in seen:
-            raise HistoryError(
-                f"Rad {line}: samma år, enkät, fråga och grupp som rad {seen[key]}. "
-                "Inget importerades."
-            )
+            raise HistoryError(line, "duplicate_row", first=seen[key])
         seen[key] = line
         rows.append(row)
     if not rows:
-        raise HistoryError("Filen har inga rader med siffror. Inget importerades.")
+        raise HistoryError(None, "no_rows")
     return rows
 
 
@@ -121,29 +122,20 @@ def _row(
     enkat = cells["enkat"]
     q = questionnaires.get(enkat)
     if q is None:
-        raise HistoryError(
-            f"Rad {line}: okänd enkät {enkat!r}. Giltiga: {', '.join(questionnaires)}. "
-            "Inget importerades."
-        )
+        raise HistoryError(line, "unknown_enkat", enkat=enkat, valid=", ".join(questionnaires))
     fraga = _int(cells["fraga"], "fraga", line, lo=1)
     item = next((it for it in reported_items(q) if it.number == fraga), None)
     if item is None:
-        raise HistoryError(
-            f"Rad {line}: {enkat} har ingen fråga {fraga}. Inget importerades."
-        )
+        raise HistoryError(line, "unknown_question", enkat=enkat, fraga=fraga)
     indikator = _int(cells["indikator"], "indikator", line, lo=1, hi=16)
     if indikator != item.indicator:
-        raise HistoryError(
-            f"Rad {line}: fråga {fraga} i {enkat} hör till indikator {item.indicator}, "
-            f"inte {indikator}. Inget importerades."
-        )
+        raise HistoryError(line, "wrong_indicator", fraga=fraga, enkat=enkat,
+                           right=item.indicator, given=indikator)
     grupp = cells["grupp"].casefold()
     allowed = _GROUPS if q.splits_by_gender else ("samtliga",)
     if grupp not in allowed:
-        raise HistoryError(
-            f"Rad {line}: gruppen {cells['grupp']!r} finns inte för {enkat} "
-            f"(giltiga: {', '.join(allowed)}). Inget importerades."
-        )
+        raise HistoryError(line, "unknown_group", grupp=cells["grupp"], enkat=enkat,
+                           valid=", ".join(allowed))
     numbers: dict[str, int | None] = {}
     for column in _NUMBERS:
         value = cells.get(column, "")
@@ -154,22 +146,15 @@ def _row(
     if hidden or (tillfragade is None and n is None):
         return HistoryRow(ar, enkat, fraga, indikator, grupp)
     if tillfragade is None or n is None:
-        raise HistoryError(
-            f"Rad {line}: ange både tillfragade och n (eller inget av dem för en dold grupp). "
-            "Inget importerades."
-        )
+        raise HistoryError(line, "half_counts")
     if n > tillfragade:
-        raise HistoryError(
-            f"Rad {line}: n ({n}) är större än tillfragade ({tillfragade}). Inget importerades."
-        )
+        raise HistoryError(line, "n_above_asked", n=n, tillfragade=tillfragade)
     _check_sums(numbers, item.type == "yes_no", line)
     expected = percent(n, tillfragade)
     given = numbers["svarsfrekvens"]
     if given is not None and expected is not None and abs(given - expected) > 1:
-        raise HistoryError(
-            f"Rad {line}: svarsfrekvens {given} % stämmer inte med n / tillfragade "
-            f"({n} av {tillfragade} är {expected} %). Inget importerades."
-        )
+        raise HistoryError(line, "wrong_rate", given=given, n=n, tillfragade=tillfragade,
+                           expected=expected)
     return HistoryRow(ar, enkat, fraga, indikator, grupp, **numbers)
 
 
@@ -179,30 +164,21 @@ def _check_sums(numbers: Mapping[str, int | None], yes_no: bool, line: int) -> N
     other = ("negativt", "varken_eller", "positivt", "klart_positivt") if yes_no else ("ja", "nej")
     values = [numbers[b] for b in bands]
     if any(numbers[o] is not None for o in other):
-        kind = "ja/nej-fråga" if yes_no else "skalfråga"
-        raise HistoryError(
-            f"Rad {line}: en {kind} har inte kolumnerna {', '.join(other)}. Inget importerades."
-        )
+        problem = "yes_no_with_scale" if yes_no else "scale_with_yes_no"
+        raise HistoryError(line, problem, columns=", ".join(other))
     if n == 0:
         if any(v is not None for v in values):
-            raise HistoryError(f"Rad {line}: procent utan svar (n är 0). Inget importerades.")
+            raise HistoryError(line, "percent_without_answers")
         return
     if any(v is None for v in values):
-        raise HistoryError(
-            f"Rad {line}: ange {', '.join(bands)} när n är {n}. Inget importerades."
-        )
+        raise HistoryError(line, "bands_missing", bands=", ".join(bands), n=n)
     total = sum(v for v in values if v is not None)
     # Each share is rounded on its own, so the sum may be 99 or 101, never further off.
     if not 99 <= total <= 101:
-        raise HistoryError(
-            f"Rad {line}: {' + '.join(bands)} blir {total} %, inte 100 %. Inget importerades."
-        )
+        raise HistoryError(line, "bands_not_100", bands=" + ".join(bands), total=total)
     klart, positivt = numbers["klart_positivt"], numbers["positivt"]
     if not yes_no and klart is not None and positivt is not None and klart > positivt:
-        raise HistoryError(
-            f"Rad {line}: klart_positivt ({klart} %) är större än positivt ({positivt} %). "
-            "Inget importerades."
-        )
+        raise HistoryError(line, "klart_above_positivt", klart=klart, positivt=positivt)
 
 
 def rows_from_storage(rows: Sequence[Mapping[str, object]]) -> list[HistoryRow]:

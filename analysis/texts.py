@@ -396,3 +396,34 @@ def summary_who(insats: str | None, *, first: bool = False) -> str:
     """Return whom a summary covers ("alla insatser", "insatsen X"); capitalised when `first`."""
     who = SUMMARY_ALL_INSATSER if insats is None else SUMMARY_ONE_INSATS.format(insats=insats)
     return who[0].upper() + who[1:] if first else who
+
+
+# -- enkatbot historik import: why a file of earlier years' figures cannot be imported --
+HISTORY_ROW = "Rad {line}: {problem} Inget importerades."
+HISTORY_FILE = "{problem} Inget importerades."
+HISTORY_PROBLEMS: Mapping[str, str] = {
+    "not_integer": "{column} ska vara ett heltal, inte {value!r}.",
+    "below": "{column} ska vara minst {lo}, inte {number}.",
+    "outside": "{column} ska vara mellan {lo} och {hi}, inte {number}.",
+    "missing_columns": "kolumnerna {missing} saknas. Filen ska ha kolumnerna {required}.",
+    "unknown_columns": "okända kolumner {unknown}.",
+    "duplicate_row": "samma år, enkät, fråga och grupp som rad {first}.",
+    "no_rows": "Filen har inga rader med siffror.",
+    "unknown_enkat": "okänd enkät {enkat!r}. Giltiga: {valid}.",
+    "unknown_question": "{enkat} har ingen fråga {fraga}.",
+    "wrong_indicator": "fråga {fraga} i {enkat} hör till indikator {right}, inte {given}.",
+    "unknown_group": "gruppen {grupp!r} finns inte för {enkat} (giltiga: {valid}).",
+    "half_counts": "ange både tillfragade och n (eller inget av dem för en dold grupp).",
+    "n_above_asked": "n ({n}) är större än tillfragade ({tillfragade}).",
+    "wrong_rate": (
+        "svarsfrekvens {given} % stämmer inte med n / tillfragade "
+        "({n} av {tillfragade} är {expected} %)."
+    ),
+    "yes_no_with_scale": "en ja/nej-fråga har inte kolumnerna {columns}.",
+    "scale_with_yes_no": "en skalfråga har inte kolumnerna {columns}.",
+    "percent_without_answers": "procent utan svar (n är 0).",
+    "bands_missing": "ange {bands} när n är {n}.",
+    "bands_not_100": "{bands} blir {total} %, inte 100 %.",
+    "klart_above_positivt": "klart_positivt ({klart} %) är större än positivt ({positivt} %).",
+}
+"""Each fault a history file can have, worded for the one who imports it."""

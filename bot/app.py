@@ -51,7 +51,7 @@ from bot.context import CONTEXT_TYPES, BotApplication, Context, Deps, deps
 from bot.delivery import Poller, handle_update
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
-from bot.texts import deltagare
+from bot.texts import deltagare, drift
 from storage import Store, WriteFailed
 from storage.audit import SCHEDULED
 from storage.retention import RULE_SETTING, cutoff_month
@@ -629,11 +629,10 @@ def listening_socket(host: str, port: int, env_prefix: str = "ENKATBOT_WEBB") ->
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        what = "Webbenkäten" if env_prefix == "ENKATBOT_WEBB" else "Webhooken"
-        raise ConfigError(
-            f"{what} kan inte lyssna på {host}:{port} ({exc.strerror}). Välj en ledig "
-            f"port med {env_prefix}_PORT eller en annan adress med {env_prefix}_LISTEN."
-        ) from exc
+        what = drift.WEB_SERVER if env_prefix == "ENKATBOT_WEBB" else drift.WEBHOOK_SERVER
+        raise ConfigError(drift.CANNOT_LISTEN.format(what=what, host=host, port=port,
+                                                     reason=exc.strerror, prefix=env_prefix)
+                          ) from exc
     sock.set_inheritable(True)
     return sock
 
@@ -695,10 +694,7 @@ def serve(asgi: ASGIApp, sock: socket.socket) -> None:
         signal.signal(sig, _after_serving)
     asyncio.run(server.serve(sockets=[sock]))
     if not server.started:
-        raise ConfigError(
-            "Boten kunde inte starta sin webbserver. Läs loggen ovan, rätta inställningen och "
-            "starta igen."
-        )
+        raise ConfigError(drift.SERVER_DID_NOT_START)
 
 
 __all__ = [

@@ -24,23 +24,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CliError(f"Filen {path} finns inte.") from None
+        raise CliError(texts.HISTORIK_NO_FILE.format(path=path)) from None
     except UnicodeDecodeError:
-        raise CliError(f"{path}: spara filen som CSV med teckenkodningen UTF-8.") from None
+        raise CliError(texts.HISTORIK_NOT_UTF8.format(path=path)) from None
     try:
         rows = parse_history(text, load_all())
     except HistoryError as exc:
-        raise CliError(f"{path}: {exc}") from None
+        raise CliError(texts.HISTORIK_FAULT.format(path=path, fault=exc)) from None
     store = open_db(args)
     try:
         store.import_history([r.as_dict() for r in rows], datetime.now(UTC).date().isoformat())
     finally:
         store.close()
     years = sorted({r.ar for r in rows})
-    print(
-        f"Importerade {len(rows)} rader för mätår {', '.join(map(str, years))}. De visas som "
-        "importerade siffror i jämförelser mellan åren."
-    )
+    print(texts.HISTORIK_IMPORTED.format(rows=len(rows), years=", ".join(map(str, years))))
     return 0
 
 
@@ -52,9 +49,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if not years:
-        print("Inga importerade år. Importera med: enkatbot historik import FIL")
+        print(texts.HISTORIK_NONE)
     for year, rows, imported in years:
-        print(f"{year}\t{rows} rader\timporterade {imported}")
+        print(texts.HISTORIK_YEAR_LINE.format(year=year, rows=rows, imported=imported))
     return 0
 
 
@@ -66,8 +63,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if not removed:
-        raise CliError(f"Det finns inga importerade siffror för mätåret {args.ar}.")
-    print(f"Tog bort {removed} importerade rader för mätåret {args.ar}.")
+        raise CliError(texts.HISTORIK_NOTHING_TO_REMOVE.format(year=args.ar))
+    print(texts.HISTORIK_REMOVED.format(rows=removed, year=args.ar))
     return 0
 
 

@@ -180,19 +180,20 @@ def settings_lines(current: Settings) -> list[str]:
     """Return the settings in force, one "NAME = value" line each, secrets masked."""
     shown: list[tuple[str, object]] = [
         ("TELEGRAM_BOT_TOKEN", mask_token(current.token)),
-        ("TELEGRAM_API_URL", current.api_url or "(Telegrams egen)"),
-        ("TELEGRAM_BOT_USERNAME", current.bot_username or "(frågas från Telegram)"),
+        ("TELEGRAM_API_URL", current.api_url or t.UNSET["api_url"]),
+        ("TELEGRAM_BOT_USERNAME", current.bot_username or t.UNSET["bot_username"]),
         ("ENKATBOT_DB", current.db_path),
-        ("ENKATBOT_ADMINS", ", ".join(str(a) for a in sorted(current.admins)) or "(inga)"),
-        ("ENKATBOT_FORBUND", current.forbund or "(inte satt)"),
-        ("ENKATBOT_KONTAKT", current.kontakt or "(inte satt)"),
-        ("ENKATBOT_WEBHOOK_URL", current.webhook_url or "(long polling)"),
-        ("ENKATBOT_WEBHOOK_SECRET", "(satt, dold)" if current.webhook_secret else "(slumpas)"),
-        ("ENKATBOT_WEBB_URL", current.webb_url or "(ingen webbenkät)"),
+        ("ENKATBOT_ADMINS", ", ".join(str(a) for a in sorted(current.admins)) or t.UNSET["admins"]),
+        ("ENKATBOT_FORBUND", current.forbund or t.UNSET["forbund"]),
+        ("ENKATBOT_KONTAKT", current.kontakt or t.UNSET["kontakt"]),
+        ("ENKATBOT_WEBHOOK_URL", current.webhook_url or t.UNSET["webhook_url"]),
+        ("ENKATBOT_WEBHOOK_SECRET",
+         t.SECRET_SET if current.webhook_secret else t.UNSET["webhook_secret"]),
+        ("ENKATBOT_WEBB_URL", current.webb_url or t.UNSET["webb_url"]),
         ("ENKATBOT_PAMINNELSE_DAGAR", current.reminder_days),
         ("ENKATBOT_UTGANG_DAGAR", current.expiry_days),
         ("ENKATBOT_SMA_GRUPPER", current.threshold),
-        ("ENKATBOT_GALLRING_AR", current.gallring_years or "(ingen gallring)"),
+        ("ENKATBOT_GALLRING_AR", current.gallring_years or t.UNSET["gallring_years"]),
         ("ENKATBOT_RAPPORT_DAG/_TIMME/_MINUT",
          f"{current.report_day} / {current.report_hour} / {current.report_minute}"),
         ("ENKATBOT_TIDSZON", current.timezone),
@@ -214,7 +215,7 @@ def _reporting(out: list[str]) -> Iterator[None]:
     try:
         yield
     except CheckFailed as exc:
-        out.append(f"FEL: {exc}")
+        out.append(t.KONTROLL_FAULT.format(fault=exc))
 
 
 def cmd_kontroll(args: argparse.Namespace) -> int:
@@ -223,13 +224,13 @@ def cmd_kontroll(args: argparse.Namespace) -> int:
     if args.halsa:
         return health(current)
     problems: list[str] = []
-    print("Inställningar som gäller:")
+    print(t.KONTROLL_SETTINGS)
     print("\n".join(settings_lines(current)))
     token: str | None = None
     with _reporting(problems):
         token = check_token_format(current)
     store: Store | None = None
-    print(f"Databas: {current.db_path}")
+    print(t.KONTROLL_DATABASE.format(path=current.db_path))
     with _reporting(problems):
         check_folder(current.db_path)
         if current.db_path.exists():
@@ -239,19 +240,17 @@ def cmd_kontroll(args: argparse.Namespace) -> int:
     if store is not None:
         with closing(store):
             c = counts(store)
-            print(f"Schemaversion: {store.schema_version} (programmet kan {len(MIGRATIONS)})")
-            print(f"Insatser: {c.insatser}")
-            print(f"Öppna länkar: {c.open_links}")
-            print(f"Påbörjade enkäter: {c.unfinished}")
-            print(f"Svar: {c.responses}")
+            print(t.KONTROLL_COUNTS.format(version=store.schema_version, known=len(MIGRATIONS),
+                                           insatser=c.insatser, open_links=c.open_links,
+                                           unfinished=c.unfinished, responses=c.responses))
             if not has_admin(current, store):
                 print(t.NO_ADMIN)
     when = next_summary(current)
-    print(f"Nästa månadssammanfattning: {when:%Y-%m-%d %H:%M} ({current.timezone})")
+    print(t.KONTROLL_NEXT_SUMMARY.format(when=when, timezone=current.timezone))
     if token is not None:
         with _reporting(problems):
             username = check_telegram(current, token)
-            print(f"Telegram: svarar, boten heter @{username}")
+            print(t.KONTROLL_TELEGRAM_OK.format(username=username))
     for line in problems:
         print(line, file=sys.stderr)
     if problems:

@@ -162,6 +162,48 @@ WRITE_FAILED_HINT = (
 )
 
 
+# -- enkatbot kontroll -------------------------------------------------------------------------
+
+KONTROLL_SETTINGS = "Inställningar som gäller:"
+KONTROLL_DATABASE = "Databas: {path}"
+KONTROLL_COUNTS = (
+    "Schemaversion: {version} (programmet kan {known})\n"
+    "Insatser: {insatser}\n"
+    "Öppna länkar: {open_links}\n"
+    "Påbörjade enkäter: {unfinished}\n"
+    "Svar: {responses}"
+)
+KONTROLL_NEXT_SUMMARY = "Nästa månadssammanfattning: {when:%Y-%m-%d %H:%M} ({timezone})"
+KONTROLL_TELEGRAM_OK = "Telegram: svarar, boten heter @{username}"
+KONTROLL_FAULT = "FEL: {fault}"
+SECRET_SET = "(satt, dold)"
+UNSET: Mapping[str, str] = {
+    "api_url": "(Telegrams egen)",
+    "bot_username": "(frågas från Telegram)",
+    "admins": "(inga)",
+    "forbund": "(inte satt)",
+    "kontakt": "(inte satt)",
+    "webhook_url": "(long polling)",
+    "webhook_secret": "(slumpas)",
+    "webb_url": "(ingen webbenkät)",
+    "gallring_years": "(ingen gallring)",
+}
+"""What kontroll shows for a setting that is not set."""
+
+# -- enkatbot historik -------------------------------------------------------------------------
+
+HISTORIK_NO_FILE = "Filen {path} finns inte."
+HISTORIK_NOT_UTF8 = "{path}: spara filen som CSV med teckenkodningen UTF-8."
+HISTORIK_FAULT = "{path}: {fault}"
+HISTORIK_IMPORTED = (
+    "Importerade {rows} rader för mätår {years}. De visas som importerade siffror i "
+    "jämförelser mellan åren."
+)
+HISTORIK_NONE = "Inga importerade år. Importera med: enkatbot historik import FIL"
+HISTORIK_YEAR_LINE = "{year}\t{rows} rader\timporterade {imported}"
+HISTORIK_NOTHING_TO_REMOVE = "Det finns inga importerade siffror för mätåret {year}."
+HISTORIK_REMOVED = "Tog bort {rows} importerade rader för mätåret {year}."
+
 # -- --help: the short line in a command list (HELP) and the text atop a command's page.
 # Keyed by the command path and, for an option, its flag: "link create --antal".
 

@@ -15,3 +15,13 @@ BAD_BASE_URL = (
     "{name} ska vara en adress som börjar med https://, till exempel "
     "https://enkat.exempel.se, inte {raw!r}."
 )
+WEB_SERVER = "Webbenkäten"
+WEBHOOK_SERVER = "Webhooken"
+CANNOT_LISTEN = (
+    "{what} kan inte lyssna på {host}:{port} ({reason}). Välj en ledig port med {prefix}_PORT "
+    "eller en annan adress med {prefix}_LISTEN."
+)
+SERVER_DID_NOT_START = (
+    "Boten kunde inte starta sin webbserver. Läs loggen ovan, rätta inställningen och "
+    "starta igen."
+)
