@@ -17,6 +17,7 @@ from tests.e2e import (
     BotUnderTest,
     expected_answers,
     open_survey,
+    overview,
     question,
     submit,
     wait_answered,
@@ -126,6 +127,57 @@ def test_a_429_storm_beyond_the_retries_ends_with_the_step_shown_again(
     nora.tap(given[2], third)
     walk(nora, given[3:], first=4)
     submit(nora)
+    assert bot.responses() == [
+        ("deltagare-pagaende", "Steg framåt", expected_answers("deltagare-pagaende", given))
+    ]
+
+
+def test_a_thanks_that_could_not_be_sent_comes_by_itself(bot: BotUnderTest) -> None:
+    bot.start()
+    olga = bot.phone(730_009_004, "Olga")
+    given = answers(4)
+    open_survey(olga, bot.link("deltagare-pagaende"))
+    walk(olga, given)
+    shown = overview(olga)
+    before = len(olga.messages)
+
+    bot.api.inject_flood("sendMessage", times=9, retry_after=1)
+    olga.tap(t.BUTTON_SUBMIT, shown)
+    olga.wait_for_text(t.THANKS, timeout=STEP * 3)
+    assert confusing_words(texts_since(olga, before)) == []
+    assert sum(m.text == t.THANKS for m in olga.messages) == 1
+    assert bot.responses() == [
+        ("deltagare-pagaende", "Steg framåt", expected_answers("deltagare-pagaende", given))
+    ]
+
+
+def test_a_step_lost_in_a_storm_and_a_restart_is_shown_by_the_next_process(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    pia = bot.phone(730_009_005, "Pia")
+    given = answers(5)
+    open_survey(pia, bot.link("deltagare-pagaende"))
+    walk(pia, given[:1])
+    second = question(pia, 2)
+    before = len(pia.messages)
+
+    # The storm outlasts this process: the answer is stored and the tap handled (confirmed),
+    # but question 3 never goes out before the bot is killed.
+    bot.api.inject_flood("sendMessage", times=1000, retry_after=1)
+    pia.tap(given[1], second)
+    bot.wait_for_log("event=send_failed")
+    bot.api.wait_confirmed()
+    bot.kill()
+    bot.api.clear_injections()
+
+    # Nothing of Pia's is pending at Telegram: the next process finds her owed step itself.
+    bot.start()
+    third = question(pia, 3)
+    assert confusing_words(texts_since(pia, before)) == []
+    pia.tap(given[2], third)
+    walk(pia, given[3:], first=4)
+    submit(pia)
     assert bot.responses() == [
         ("deltagare-pagaende", "Steg framåt", expected_answers("deltagare-pagaende", given))
     ]

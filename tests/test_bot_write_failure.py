@@ -108,3 +108,49 @@ def test_a_full_disk_says_the_answer_was_not_saved_and_the_bot_recovers(small_di
         assert "event=write_failed" in bot.log
         bot.check_log()
         assert api.unanswered_callbacks == []
+
+
+def test_an_answer_saved_just_before_the_disk_filled_is_not_called_unsaved(small_disk, tmp_path):
+    """The defect once marked xfail: the answer was committed, then the disk filled before the
+    bot could note that the next question was shown. The participant was told "not saved"
+    about a saved answer, and their tap on the next question was then answered as stale."""
+    work = tmp_path / "work"
+    work.mkdir()
+    given = answers()
+    with FakeBotAPI(token=TOKEN, bot_username=BOT_USERNAME) as api:
+        bot = BotUnderTest(api, small_disk / "enkatbot.db", work)
+        try:
+            bot.start()
+            maja = bot.phone(730_007_002, "Maja")
+            open_survey(maja, bot.link("deltagare-pagaende"))
+            walk(maja, given[:1])
+            second = question(maja, 2)
+            before = len(maja.messages)
+
+            # Question 3 is in flight when the disk fills: the answer to 2 is already saved.
+            api.hold("sendMessage")
+            maja.tap(given[1], second)
+            api.wait_held("sendMessage")
+            assert bot.session_answers(maja.user_id)["pagaende-1"] is not None
+            bot.sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            filler = fill(small_disk)
+            api.release("sendMessage")
+            third = question(maja, 3, timeout=30)
+            bot.wait_for_log("event=shown_not_saved")
+            filler.unlink()
+
+            maja.tap(given[2], third)
+            wait_answered(maja, third, given[2], timeout=30)
+            said = [m.text for m in maja.messages[before:]]
+            assert not any(text.startswith((t.NOT_SAVED, t.STALE_BUTTON)) for text in said), said
+            walk(maja, given[3:], first=4)
+            submit(maja)
+        finally:
+            bot.stop()
+            print(f"----- bot log -----\n{bot.log[-8000:]}")
+        assert bot.responses() == [
+            ("deltagare-pagaende", "Steg framåt", expected_answers("deltagare-pagaende", given))
+        ]
+        bot.check_log()
+        bot.check_no_errors()
+        assert api.unanswered_callbacks == []

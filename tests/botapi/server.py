@@ -263,6 +263,11 @@ class FakeBotAPI(BotMethods):
         """
         self._inject(method, _Injection("error", times, status=status, perform=perform))
 
+    def clear_injections(self) -> None:
+        """Forget every injected fault not yet used up (the storm is over)."""
+        with self._cond:
+            self._injections.clear()
+
     def hold(self, method: str) -> None:
         """Hold every call of ``method`` unanswered (not carried out) until ``release``.
 
