@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
@@ -39,6 +39,7 @@ from storage import Store
 from storage.audit import SCHEDULED
 
 if TYPE_CHECKING:
+    from analysis.ledger import ReleaseGuard
     from analysis.summary import MonthlySummary
 
 log = logging.getLogger("enkatbot.rapport")
@@ -79,6 +80,22 @@ def next_run(now: datetime, settings: Settings) -> datetime:
     return due_date(f"{local.year:04d}-{local.month:02d}", settings)
 
 
+class ReportBusy(RuntimeError):
+    """Other reports kept being released while this one was checked; try again shortly."""
+
+
+def _released(store: Store, threshold: int, build: Callable[[ReleaseGuard], MonthlySummary]
+              ) -> MonthlySummary:
+    # Imported on first use, as the builders below are; LedgerBusy becomes this module's own
+    # light exception so the bot's process can catch it without importing the analysis stack.
+    from analysis.ledger import LedgerBusy, release
+
+    try:
+        return release(store, threshold, build)
+    except LedgerBusy:
+        raise ReportBusy from None
+
+
 def build_summary_at(
     db_path: str, month: str, insats: str | None, threshold: int, forbund: str | None = None
 ) -> MonthlySummary:
@@ -92,7 +109,6 @@ def build_summary_at(
     # the bot start-up time and memory, and most runs of the bot never build a report.
     from analysis.historik import rows_from_storage
     from analysis.insatser import link_counts_from_rows
-    from analysis.ledger import release
     from analysis.loading import load_dataset
     from analysis.summary import build_monthly_summary
 
@@ -104,7 +120,7 @@ def build_summary_at(
         history = rows_from_storage(store.history_rows())
         # Every summary, scheduled or asked for, goes through the release ledger: checked
         # against all earlier releases and recorded before it is sent.
-        return release(
+        return _released(
             store,
             threshold,
             lambda guard: build_monthly_summary(
@@ -135,7 +151,6 @@ def build_period_summary_at(
     # Imported on first use, as in build_summary_at.
     from analysis.historik import rows_from_storage
     from analysis.insatser import link_counts_from_rows
-    from analysis.ledger import release
     from analysis.loading import load_dataset
     from analysis.summary import build_summary, compared_with
 
@@ -145,7 +160,7 @@ def build_period_summary_at(
         data = load_dataset(store, sorted({*period.months(), *before.months()}), insats=insats)
         links = link_counts_from_rows(store.link_counts(period.start, period.end))
         history = rows_from_storage(store.history_rows())
-        return release(
+        return _released(
             store,
             threshold,
             lambda guard: build_summary(
@@ -252,7 +267,15 @@ async def deliver_due(context: Context, now: datetime | None = None) -> int:
         if since is not None and since > due:
             continue
         if summary is None:
-            summary = await summary_off_loop(context, month)
+            try:
+                summary = await summary_off_loop(context, month)
+            except ReportBusy:
+                # Tried again soon, not next month: the ledger is busy only while others release.
+                log.info("event=summary_busy month=%s", month)
+                assert context.job_queue is not None
+                context.job_queue.run_once(monthly_job, when=BUSY_RETRY_SECONDS,
+                                           name="manadsrapport-igen")
+                return sent
         try:
             await send_summary(context, user_id, summary)
         except (Forbidden, BadRequest) as exc:
@@ -269,6 +292,10 @@ async def deliver_due(context: Context, now: datetime | None = None) -> int:
 async def monthly_job(context: Context) -> None:
     """Deliver what is due (the scheduled job, and the catch-up at start)."""
     await deliver_due(context)
+
+
+BUSY_RETRY_SECONDS = 600
+"""How long the monthly job waits before trying again when the release ledger was busy."""
 
 
 def schedule(app: BotApplication, settings: Settings) -> None:
@@ -370,7 +397,12 @@ async def on_report_callback(update: Update, context: Context) -> None:
                     raise ValueError(insats_id)
                 insats = found.name
             await query.edit_message_text(s.BUILDING)
-            summary = await period_summary_off_loop(context, period, insats)
+            try:
+                summary = await period_summary_off_loop(context, period, insats)
+            except ReportBusy:
+                log.info("event=report_busy")
+                await context.bot.send_message(chat.id, s.BUSY)
+                return
             await send_summary(context, chat.id, summary)
             assert update.effective_user is not None
             d.service.store.log_action(

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from analysis.figures import Counts, Dataset, build_report
 from analysis.ledger import ReleaseGuard, Scope, Table, release, rows, tables, tables_reveal
-from analysis.periods import month_range, single_month, year_to_date
+from analysis.periods import measurement_year, month_range, single_month, year_to_date
+from bot.reports import ReportBusy, build_period_summary_at
 from enkatbot.main import main
 from storage import Store
 
@@ -400,3 +401,19 @@ def test_enkatbot_rapport_goes_through_the_ledger(db_path, tmp_path, capsys, mon
     assert women_q1("--fran", "2023-11", "--till", "2024-02")["n"] == "5"
     held = women_q1("--fran", "2023-11", "--till", "2024-03")
     assert held["undertryckt"] == "true" and held["n"] == ""
+
+
+def test_a_ledger_that_keeps_changing_gives_the_coordinator_a_try_again(tmp_path, monkeypatch):
+    """Releases racing for ever end in ReportBusy (which /rapport words in Swedish), not a crash."""
+    db = tmp_path / "enkatbot.db"
+    Store(db).close()
+    attempts: list[int] = []
+
+    def always_late(self, rows, *, stamp):  # another process released in between, every time
+        attempts.append(stamp)
+        return False
+
+    monkeypatch.setattr(Store, "record_release", always_late)
+    with pytest.raises(ReportBusy):
+        build_period_summary_at(str(db), measurement_year(2024), None, 5, None)
+    assert len(attempts) == 5  # it did try again before giving up

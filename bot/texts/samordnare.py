@@ -12,6 +12,10 @@ PERIOD_WHOLE_YEAR = analysis_texts.WHOLE_YEAR
 CHOOSE_INSATS = "Alla insatser eller en?"
 ALL_INSATSER = "Alla insatser"
 BUILDING = "Jag tar fram rapporten. Det tar några sekunder …"
+BUSY = (
+    "Flera rapporter togs fram samtidigt, så den här kunde inte kontrolleras mot dem. "
+    "Försök igen om en stund med /rapport."
+)
 STALE = "Den knappen gäller inte längre. Skriv /rapport för att börja om."
 
 
