@@ -15,10 +15,9 @@ import secrets
 import signal
 import socket
 import sqlite3
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +47,7 @@ from telegram.request import HTTPXRequest
 from bot import participant, reports, staff
 from bot.config import ConfigError, Settings, deep_link
 from bot.context import CONTEXT_TYPES, BotApplication, Context, Deps, deps
-from bot.delivery import Poller, handle_update
+from bot.delivery import Poller, TolerantBot, handle_update
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
 from bot.texts import deltagare, drift
@@ -138,74 +137,6 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
-
-
-@dataclass
-class _Polled:
-    raw: list[Any] = field(default_factory=list)
-    unparseable: int = 0
-    # Ids already counted: an update still in flight is fetched again (bot.delivery confirms
-    # only handled ones), and is one update, not two.
-    counted: deque[int] = field(default_factory=lambda: deque(maxlen=256))
-
-
-class TolerantBot(ExtBot[Any]):
-    """An ExtBot on which one unparseable update is skipped and counted, never blocking others.
-
-    PTB parses a getUpdates batch as a whole: one update it cannot parse (a poll without
-    `persistent_id` from an older self-hosted Bot API server) fails the batch, which is fetched
-    again and again, so nobody is answered. Here the batch is parsed update by update, and an
-    update that fails becomes an empty update with the same id, so its offset is confirmed.
-    """
-
-    __slots__ = ("_polled",)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Make the bot as ExtBot does; nothing is unparseable yet."""
-        super().__init__(*args, **kwargs)
-        with self._unfrozen():
-            self._polled = _Polled()
-
-    def skip_unparseable(self, exc: Exception) -> None:
-        """Count one update that could not be parsed; log the kind of fault, never its data."""
-        self._polled.unparseable += 1
-        log.warning(
-            "event=update_unparseable error=%s count=%d",
-            type(exc).__name__, self._polled.unparseable,
-        )
-
-    @property
-    def unparseable(self) -> int:
-        """Return how many updates could not be parsed since start."""
-        return self._polled.unparseable
-
-    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
-        result = await super()._post(endpoint, data, **kwargs)
-        if endpoint == "getUpdates":
-            self._polled.raw = result if isinstance(result, list) else []
-        return result
-
-    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
-        """Return the next updates; any that cannot be parsed come back empty, and are counted."""
-        try:
-            return await super().get_updates(*args, **kwargs)
-        except TelegramError:
-            raise
-        except Exception:
-            raw, self._polled.raw = self._polled.raw, []
-        updates = []
-        for data in raw:
-            try:
-                update = Update.de_json(data, self)
-            except Exception as exc:
-                uid = int(data["update_id"])
-                if uid not in self._polled.counted:
-                    self._polled.counted.append(uid)
-                    self.skip_unparseable(exc)
-                update = Update(update_id=uid)
-            self.insert_callback_data(update)
-            updates.append(update)
-        return tuple(updates)
 
 
 PARSE_FAILURE = "Error while parsing updates!"
@@ -412,7 +343,7 @@ async def post_init(app: BotApplication) -> None:
     # Steps a crash or a failed send kept from the screen, from before this process.
     app.bot_data.owed_steps.update(store.unshown_chats())
     app.job_queue.run_repeating(
-        owed_steps_job, interval=OWED_STEPS_SECONDS, first=0, name="visa-igen"
+        owed_steps_job, interval=OWED_STEPS_SECONDS, first=1, name="visa-igen"
     )
     reports.schedule(app, d.settings)
     schedule_gallring(app, d.settings)
@@ -575,6 +506,7 @@ async def running(app: BotApplication, settings: Settings, secret: str | None
             # Switching from a webhook to polling must not drop what Telegram holds.
             await app.bot.delete_webhook(drop_pending_updates=False)
             poller = Poller(app, settings.poll_timeout)
+            app.bot_data.on_applied = poller.applied
             polling = asyncio.create_task(poller.run(), name="polling")
         try:
             yield

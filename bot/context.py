@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ class Deps:
     settings: Settings
 
 
+def _nothing(update_id: int) -> None:
+    """Do nothing (no poller listens: a webhook, or a test)."""
+
+
 class BotData:
     """`context.bot_data`: made empty by python-telegram-bot, filled once by `build_application`."""
 
@@ -46,6 +51,9 @@ class BotData:
         """Chats whose current step may not have reached the screen (a send failed): shown
         again by the bot as soon as sending works, or on the chat's next update. A chat
         leaves the set once shown, so it holds no one for longer than a failure lasts."""
+        self.on_applied: Callable[[int], None] = _nothing
+        """Told the id of an update whose step is committed and recoverable without it (the
+        poller may confirm it to Telegram before its replies are sent)."""
         self.owed_thanks: set[int] = set()
         """Chats whose survey was submitted but whose thanks could not be sent yet."""
 

@@ -17,19 +17,99 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, ExtBot
 
 from bot.ratelimit import retry_seconds
 
 log = logging.getLogger("enkatbot")
 
+
+@dataclass
+class _Polled:
+    raw: list[Any] = field(default_factory=list)
+    unparseable: int = 0
+    known: Callable[[int], bool] = lambda _: False
+
+
+class TolerantBot(ExtBot[Any]):
+    """An ExtBot on which one unparseable update is skipped and counted, never blocking others.
+
+    PTB parses a getUpdates batch as a whole: one update it cannot parse (a poll without
+    `persistent_id` from an older self-hosted Bot API server) fails the batch, which is fetched
+    again and again, so nobody is answered. Here the batch is parsed update by update, and an
+    update that fails becomes an empty update with the same id, so its offset is confirmed.
+    """
+
+    __slots__ = ("_polled",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Make the bot as ExtBot does; nothing is unparseable yet."""
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self._polled = _Polled()
+
+    def skip_known(self, known: Callable[[int], bool]) -> None:
+        """Leave out of every later batch the updates `known` says were fetched already.
+
+        `Poller` confirms only handled updates, so each batch repeats the ones in flight;
+        they are dropped before parsing (no work twice, no unparseable one counted twice).
+        """
+        self._polled.known = known
+
+    def skip_unparseable(self, exc: Exception) -> None:
+        """Count one update that could not be parsed; log the kind of fault, never its data."""
+        self._polled.unparseable += 1
+        log.warning(
+            "event=update_unparseable error=%s count=%d",
+            type(exc).__name__, self._polled.unparseable,
+        )
+
+    @property
+    def unparseable(self) -> int:
+        """Return how many updates could not be parsed since start."""
+        return self._polled.unparseable
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            known = self._polled.known
+            result = [u for u in result if not (isinstance(u, dict) and isinstance(
+                u.get("update_id"), int) and known(u["update_id"]))]
+            self._polled.raw = result
+        elif endpoint == "getUpdates":
+            self._polled.raw = []
+        return result
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        """Return the next updates; any that cannot be parsed come back empty, and are counted."""
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise
+        except Exception:
+            raw, self._polled.raw = self._polled.raw, []
+        updates = []
+        for data in raw:
+            try:
+                update = Update.de_json(data, self)
+            except Exception as exc:
+                self.skip_unparseable(exc)
+                update = Update(update_id=int(data["update_id"]))
+            self.insert_callback_data(update)
+            updates.append(update)
+        return tuple(updates)
+
+
 BUSY_POLL_SECONDS = 0.25
 """While updates are in flight a long poll would return them again at once, so new ones are
-asked for this often (or as soon as one finishes)."""
+asked for this often (or as soon as one finishes, but not more often than the gap below)."""
+MIN_BUSY_GAP_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 30.0
 FINISH_SECONDS = 10.0
 
@@ -40,30 +120,53 @@ async def handle_update(app: Application[Any, Any, Any, Any, Any, Any], update: 
 
 
 class Poller:
-    """Long polling that confirms an update to Telegram only after it has been handled."""
+    """Long polling that confirms an update to Telegram only after it has been handled.
+
+    An update is also confirmed once a handler reports it durably applied (`applied`): then
+    the next long poll need not wait for its replies to be sent.
+    """
 
     def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], timeout: int) -> None:
         """Poll for `app` with long polls of `timeout` seconds; nothing is fetched yet."""
         self.app = app
         self.timeout = timeout
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._applied: set[int] = set()
         self._done: set[int] = set()
         self._highest: int | None = None
         self._stopping = asyncio.Event()
+        self._progress = asyncio.Event()
+
+    def applied(self, update_id: int) -> None:
+        """Note that an update in flight is durably applied: it may be confirmed now.
+
+        A handler calls this once what the update changed is committed and anything left to
+        do (showing the step) is recovered without the update, after a crash too: the step is
+        stored as not yet shown, and the bot shows such steps by itself.
+        """
+        if update_id in self._inflight:
+            self._applied.add(update_id)
+            self._progress.set()
+
+    def _unsettled(self) -> list[int]:
+        return [u for u in self._inflight if u not in self._applied]
 
     def offset(self) -> int | None:
         """Return the offset for the next getUpdates: the first update not yet handled.
 
-        Everything below it has been handled and is confirmed by asking with it. None before
-        the first batch: Telegram then sends every update it still holds.
+        Everything below it has been handled (or durably applied) and is confirmed by asking
+        with it. None before the first batch: Telegram then sends every update it still holds.
         """
-        if self._inflight:
-            return min(self._inflight)
+        unsettled = self._unsettled()
+        if unsettled:
+            return min(unsettled)
         return None if self._highest is None else self._highest + 1
 
     async def run(self) -> None:
         """Fetch and handle updates until `stop`; confirm the handled ones before returning."""
         bot = self.app.bot
+        if isinstance(bot, TolerantBot):
+            bot.skip_known(self._is_known)
         stopped = asyncio.ensure_future(self._stopping.wait())
         try:
             await self._poll(bot, stopped)
@@ -74,10 +177,13 @@ class Poller:
     async def _poll(self, bot: Any, stopped: asyncio.Future[Any]) -> None:
         backoff = 1.0
         while not self._stopping.is_set():
-            busy = bool(self._inflight)
+            # With an update neither handled nor applied, a long poll would return it again
+            # at once: then only a short poll, and the wait below.
+            waiting = bool(self._unsettled())
+            self._progress.clear()
             try:
                 updates = await bot.get_updates(
-                    offset=self.offset(), timeout=0 if busy else self.timeout,
+                    offset=self.offset(), timeout=0 if waiting else self.timeout,
                     allowed_updates=Update.ALL_TYPES,
                 )
             except InvalidToken:
@@ -100,17 +206,28 @@ class Poller:
             fresh = [u for u in updates if self._is_new(u.update_id)]
             for update in fresh:
                 self._start(update)
-            if busy and not fresh and self._inflight:
+            if self._unsettled():
+                # Asking again at once would only return what is in flight: ask when one
+                # has finished or is applied (the offset can move), or after a short while.
+                polled = asyncio.get_running_loop().time()
+                progress = asyncio.ensure_future(self._progress.wait())
                 await asyncio.wait(
-                    [*self._inflight.values(), stopped],
+                    [progress, stopped],
                     timeout=BUSY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED,
                 )
+                progress.cancel()
+                rest = MIN_BUSY_GAP_SECONDS - (asyncio.get_running_loop().time() - polled)
+                if rest > 0:
+                    await self._pause(rest)
+
+    def _is_known(self, update_id: int) -> bool:
+        if update_id in self._inflight or update_id in self._done:
+            return True
+        offset = self.offset()
+        return offset is not None and update_id < offset
 
     def _is_new(self, update_id: int) -> bool:
-        if update_id in self._inflight or update_id in self._done:
-            return False
-        offset = self.offset()
-        return offset is None or update_id >= offset
+        return not self._is_known(update_id)
 
     def _start(self, update: Update) -> None:
         uid = update.update_id
@@ -122,7 +239,9 @@ class Poller:
 
     def _finished(self, update_id: int) -> None:
         self._inflight.pop(update_id, None)
+        self._applied.discard(update_id)
         self._done.add(update_id)
+        self._progress.set()
         offset = self.offset()
         if offset is not None:
             # Handled ids below the offset are confirmed by the next poll: forget them.
@@ -150,4 +269,4 @@ class Poller:
                                            allowed_updates=Update.ALL_TYPES)
 
 
-__all__ = ["Poller", "handle_update"]
+__all__ = ["Poller", "TolerantBot", "handle_update"]

@@ -314,6 +314,17 @@ def _log_storage(chat_id: int, effect: f.Effect, state: FlowState | None) -> Non
         log.info("event=%s chat=%s enkat=%s", event, tag(chat_id), enkat)
 
 
+def _applied(update: Update, context: Context, step: Step) -> None:
+    # Committed, and the step is stored as not yet shown: after a crash the bot shows it by
+    # itself, so the update need not come again. A submission is not (its thanks would be
+    # lost with the session), nor a reply that changes nothing.
+    after = step.after
+    if after is not None and after.stage is not f.Stage.ENDED and any(
+        isinstance(e, f.ShowEffect) for e in step.effects
+    ):
+        context.bot_data.on_applied(update.update_id)
+
+
 async def drive(update: Update, context: Context, event: f.Event) -> None:
     """Step the chat's journey with `event`, store what it says, render what it shows."""
     chat = update.effective_chat
@@ -323,6 +334,7 @@ async def drive(update: Update, context: Context, event: f.Event) -> None:
         isinstance(e, f.Say) and e.note is f.Note.STALE_BUTTON for e in step.effects
     ):
         log.info("event=stale_button chat=%s", tag(chat.id))
+    _applied(update, context, step)
     await render(update, context, chat.id, step)
 
 
@@ -369,6 +381,7 @@ async def on_start(update: Update, context: Context) -> None:
         return
     step = deps(context).service.open_with_link(chat.id, token, update_id=update.update_id)
     log.info("event=link_opened chat=%s result=%s", tag(chat.id), _opened(step))
+    _applied(update, context, step)
     await render(update, context, chat.id, step)
 
 
@@ -435,6 +448,7 @@ async def on_text(update: Update, context: Context) -> None:
                                         update_id=update.update_id)
     if any(isinstance(e, f.StoreAnswer) for e in step.effects):
         _remember_if_split(context, message)
+    _applied(update, context, step)
     await render(update, context, chat.id, step)
 
 
