@@ -56,6 +56,9 @@ class BotData:
         poller may confirm it to Telegram before its replies are sent)."""
         self.owed_thanks: set[int] = set()
         """Chats whose survey was submitted but whose thanks could not be sent yet."""
+        self.split_until: dict[int, float] = {}
+        """Chats that just sent a paste Telegram split in parts: until when the rest may come.
+        An entry lives a few seconds; expired ones are swept whenever one is added."""
 
     def setup(self, deps: Deps) -> None:
         """Store the handlers' dependencies."""

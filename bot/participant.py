@@ -415,25 +415,22 @@ SPLIT_WINDOW_SECONDS = 2
 def _remember_if_split(context: Context, message: Message) -> None:
     # Telegram apps send a paste longer than 4096 characters as several messages, seconds
     # apart. The answer is already cut to MAX_TEXT_LENGTH, so the rest is not an answer to
-    # the next question. Kept in memory only: a restart merely forgets the window.
-    if len(message.text or "") >= TELEGRAM_MAX_MESSAGE and context.chat_data is not None:
-        context.chat_data["split_until"] = message.date.timestamp() + SPLIT_WINDOW_SECONDS
+    # the next question. Kept in memory only (a restart merely forgets the window), and not
+    # in PTB's chat_data, whose entries would outlive every participant.
+    if len(message.text or "") >= TELEGRAM_MAX_MESSAGE:
+        windows = context.bot_data.split_until
+        now = message.date.timestamp()
+        for chat_id in [c for c, until in windows.items() if until < now]:
+            del windows[chat_id]
+        windows[message.chat.id] = now + SPLIT_WINDOW_SECONDS
 
 
 def _is_continuation(context: Context, message: Message) -> bool:
-    if context.chat_data is None:
+    until = context.bot_data.split_until.pop(message.chat.id, None)
+    if until is None or message.date.timestamp() > until:
         return False
-    until = context.chat_data.get("split_until")
-    if until is None:
-        return False
-    if message.date.timestamp() <= until:
-        context.chat_data["split_until"] = (
-            message.date.timestamp() + SPLIT_WINDOW_SECONDS
-            if len(message.text or "") >= TELEGRAM_MAX_MESSAGE else None
-        )
-        return True
-    context.chat_data.pop("split_until", None)
-    return False
+    _remember_if_split(context, message)
+    return True
 
 
 async def on_text(update: Update, context: Context) -> None:

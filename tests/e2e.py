@@ -298,6 +298,19 @@ def bot_under_test(tmp_path: Path) -> Iterator[BotUnderTest]:
             )
 
 
+def fill(folder: Path) -> Path:
+    """Fill the file system holding `folder` to the last byte; return the filler file."""
+    filler = folder / "fyllnad"
+    with open(filler, "wb", buffering=0) as fh:
+        for size in (1 << 16, 1 << 12, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                continue
+    return filler
+
+
 # -- driving a survey ---------------------------------------------------------------------------
 
 

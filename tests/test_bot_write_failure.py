@@ -20,6 +20,7 @@ from tests.e2e import (
     BotUnderTest,
     expect_no_reply,
     expected_answers,
+    fill,
     open_survey,
     question,
     submit,
@@ -40,19 +41,6 @@ def answers() -> list[str]:
         *[options[(k % 6) + 1].label for k, options in enumerate(scales[1:])],
         "Ett jobb att gå till", t.BUTTON_SKIP, "Tack",
     ]
-
-
-def fill(folder: Path) -> Path:
-    """Fill the file system holding `folder` to the last byte; return the filler file."""
-    filler = folder / "fyllnad"
-    with open(filler, "wb", buffering=0) as fh:
-        for size in (1 << 16, 1 << 12, 1):
-            try:
-                while True:
-                    fh.write(b"\0" * size)
-            except OSError:
-                continue
-    return filler
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import random
 import re
 import struct
 import threading
@@ -65,6 +66,17 @@ class _Injection:
     retry_after: int = 1
     status: int | None = 502
     perform: bool = False
+
+
+@dataclass
+class _Storm:
+    """A share of every call (but getUpdates) failing at random, until the storm is over."""
+
+    injection: _Injection
+    rate: float
+    rng: random.Random
+    methods: frozenset[str] | None = None
+    hits: int = 0
 
 
 @dataclass
@@ -261,6 +273,7 @@ class ChatState:
         self._listeners: list[Callable[[int, ChatEvent], None]] = []
         self.latency = 0.0
         self._injections: dict[str, deque[_Injection]] = {}
+        self._storm: _Storm | None = None
         self._held: set[str] = set()
         self._holding: dict[str, int] = {}
         self._commands: dict[tuple[str, str], list[tuple[str, str]]] = {}

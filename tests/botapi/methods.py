@@ -58,6 +58,12 @@ class BotMethods(ChatState):
                     injection.remaining -= 1
                     if injection.remaining <= 0:
                         queue.popleft()
+                storm = self._storm
+                if (injection is None and storm is not None and key != "getupdates"
+                        and (storm.methods is None or key in storm.methods)
+                        and storm.rng.random() < storm.rate):
+                    storm.hits += 1
+                    injection = storm.injection
             if key in self._held:
                 # Held (a reply in flight when the bot is killed): waits for release; a call
                 # whose client has gone meanwhile is never carried out.

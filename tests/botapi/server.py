@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import socket
 import threading
 import time
@@ -22,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from tests.botapi.chatstate import Call, CallbackAnswer, _Chat, _Injection
+from tests.botapi.chatstate import Call, CallbackAnswer, _Chat, _Injection, _Storm
 from tests.botapi.methods import BotMethods, _scope_key
 from tests.botapi.phone import ChatEvent, Group, Phone
 from tests.botapi.transport import ApiError, UploadedFile, _HTTPServer, _Params
@@ -267,6 +268,34 @@ class FakeBotAPI(BotMethods):
         """Forget every injected fault not yet used up (the storm is over)."""
         with self._cond:
             self._injections.clear()
+            self._storm = None
+
+    def storm(
+        self,
+        kind: str,
+        rate: float,
+        *,
+        retry_after: int = 1,
+        status: int | None = None,
+        perform: bool = False,
+        methods: frozenset[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Make a share `rate` of calls fail until `calm`: "flood" (429) or "error".
+
+        getUpdates is spared (Telegram does not flood it). An "error" with ``status=None``
+        drops the connection; ``perform=True`` carries the call out first and loses its answer.
+        """
+        injection = _Injection(kind, 1, retry_after=retry_after, status=status, perform=perform)
+        wanted = None if methods is None else frozenset(m.lower() for m in methods)
+        with self._cond:
+            self._storm = _Storm(injection, rate, random.Random(seed), wanted)
+
+    def calm(self) -> int:
+        """End the storm; return how many calls it failed."""
+        with self._cond:
+            storm, self._storm = self._storm, None
+        return 0 if storm is None else storm.hits
 
     def hold(self, method: str) -> None:
         """Hold every call of ``method`` unanswered (not carried out) until ``release``.
