@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -508,14 +509,24 @@ async def running(app: BotApplication, settings: Settings, secret: str | None
             poller = Poller(app, settings.poll_timeout)
             app.bot_data.on_applied = poller.applied
             polling = asyncio.create_task(poller.run(), name="polling")
+            polling.add_done_callback(_stop_if_polling_ended)
         try:
             yield
         finally:
             if poller is not None and polling is not None:
                 await poller.stop()
-                await polling
+                await asyncio.gather(polling, return_exceptions=True)  # logged on its end
             await app.stop()
     await post_shutdown(app)
+
+
+def _stop_if_polling_ended(task: asyncio.Task[None]) -> None:
+    # Polling ends by itself only when Telegram refuses the token: nothing is answered any
+    # more, so the process stops (as on SIGTERM) instead of running on deaf.
+    if task.cancelled() or task.exception() is None:
+        return
+    log.error("event=polling_ended error=%s", type(task.exception()).__name__)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def webhook_route(app: BotApplication, secret: str) -> Route:

@@ -197,7 +197,7 @@ class Poller:
                 await self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
-            except TelegramError as exc:
+            except Exception as exc:  # never let one bad poll end polling for good
                 log.warning("event=poll_failed error=%s", type(exc).__name__)
                 await self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -185,3 +185,15 @@ def test_a_step_lost_in_a_storm_and_a_restart_is_shown_by_the_next_process(
     assert bot.responses() == [
         ("deltagare-pagaende", "Steg framåt", expected_answers("deltagare-pagaende", given))
     ]
+
+
+def test_a_token_telegram_stops_accepting_stops_the_bot_instead_of_leaving_it_deaf(
+    bot: BotUnderTest,
+) -> None:
+    bot.expected_errors = True  # the end of polling is logged as an error, on purpose
+    bot.start()
+    bot.api.token = "7300000001:AAE2eEnAnnanTokenSomInteGaller"  # revoked at @BotFather
+    assert bot.proc is not None
+    bot.proc.wait(STEP)
+    assert "event=polling_ended error=InvalidToken" in bot.log
+    assert "Traceback" not in bot.log
