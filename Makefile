@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 APT := $(shell [ "$$(id -u)" = 0 ] || echo sudo) apt-get
 
-.PHONY: install run test test-fast lint bench soak lock clean browser systemd-analyze
+.PHONY: install run test test-fast lint bench soak minne lock clean browser systemd-analyze
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	timeout 600 $(BIN)/python -m bench.soak
+
+minne: $(STAMP)
+	timeout 600 $(BIN)/python -m bench.minne
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet --upgrade -e '.[dev]'
