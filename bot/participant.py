@@ -253,34 +253,82 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
     """
     before, state = step.before, step.after
     old = before.shown.message_id if before is not None and before.shown is not None else None
+    tapped = _tapped_message(update)
     edited: set[int | None] = {None}
     notes: list[f.Note] = []
-    for effect in step.effects:
+    reuse: int | None = None
+    for index, effect in enumerate(step.effects):
         if not isinstance(effect, f.Say) and notes:
             await _say_owing_thanks(update, context, chat_id, notes)
             notes = []
         if isinstance(effect, f.Say):
             notes.append(effect.note)
         elif isinstance(effect, f.MarkAnswered) and before is not None:
-            await _mark_answered(context, chat_id, before, effect)
+            if effect.message_id == tapped and _step_follows(step.effects, index):
+                reuse = tapped
+            else:
+                await _mark_answered(context, chat_id, before, effect)
             edited.add(effect.message_id)
         elif isinstance(effect, f.Retire):
             if effect.note is not None:
                 await _edit_plain(context, chat_id, effect.message_id, t.note_text(effect.note))
+            elif effect.message_id == tapped and _step_follows(step.effects, index):
+                reuse = tapped
             elif effect.message_id not in edited:
                 await _strip_buttons(context, chat_id, effect.message_id)
             edited.add(effect.message_id)
         elif isinstance(effect, f.ShowEffect) and state is not None:
             in_place = isinstance(effect, f.ShowChangeList) and effect.message_id is not None
-            if old not in edited and not in_place:
-                await _strip_buttons(context, chat_id, old)
-                edited.add(old)
-            msg = await _show_step(context, chat_id, state, effect)
+            if reuse is not None and not in_place:
+                msg = await _edit_into_step(context, chat_id, state, effect, reuse)
+                reuse = None
+            else:
+                if old not in edited and not in_place:
+                    await _strip_buttons(context, chat_id, old)
+                    edited.add(old)
+                msg = await _show_step(context, chat_id, state, effect)
             state = _mark_shown(context, chat_id, state, msg)
         else:
             _log_storage(chat_id, effect, state)
     if notes:
         await _say_owing_thanks(update, context, chat_id, notes)
+
+
+def _tapped_message(update: Update | None) -> int | None:
+    query = update.callback_query if update is not None else None
+    if query is None or query.message is None:
+        return None
+    return query.message.message_id
+
+
+def _step_follows(effects: tuple[f.Effect, ...], index: int) -> bool:
+    """Return True when a step is shown after effects[index] with no words said between."""
+    for effect in effects[index + 1:]:
+        if isinstance(effect, f.ShowEffect):
+            return True
+        if isinstance(effect, (f.Say, f.Retire, f.MarkAnswered)):
+            return False
+    return False
+
+
+async def _edit_into_step(context: Context, chat_id: int, state: FlowState,
+                          show: f.ShowEffect, message_id: int) -> Message:
+    # One message per survey for taps: the tapped question becomes the next step. An edit is
+    # not under Telegram's limit on sent messages (about 30 a second for the whole bot), and
+    # the phone keeps no trail of answers. A message that cannot be edited any more (too old)
+    # loses its buttons and the step comes as a new message.
+    text, markup, is_html = step_message(state, show, deps(context).settings.forbund)
+    try:
+        edited = await context.bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, reply_markup=markup,
+            parse_mode=ParseMode.HTML if is_html else None,
+        )
+        if isinstance(edited, Message):
+            return edited
+    except BadRequest:
+        pass
+    await _strip_buttons(context, chat_id, message_id)
+    return await _show_step(context, chat_id, state, show)
 
 
 async def _say_owing_thanks(update: Update | None, context: Context, chat_id: int,
@@ -296,8 +344,11 @@ async def _say_owing_thanks(update: Update | None, context: Context, chat_id: in
 
 def _mark_shown(context: Context, chat_id: int, state: FlowState, msg: Message) -> FlowState:
     try:
+        # An edited message was shown when it was edited: text typed before that was typed
+        # for the question it showed then.
+        shown_at = msg.edit_date or msg.date
         return deps(context).service.mark_shown(
-            chat_id, state, at=int(msg.date.timestamp()), message_id=msg.message_id
+            chat_id, state, at=int(shown_at.timestamp()), message_id=msg.message_id
         )
     except WriteFailed:
         # The step's own change is already committed; only the note of what is on the
