@@ -362,7 +362,16 @@ def reply(phone: Phone, msg: BotMessage, answer: str) -> None:
 
 
 def wait_answered(phone: Phone, msg: BotMessage, label: str, timeout: float = STEP) -> BotMessage:
-    """Wait until the question message `msg` is edited to show '✓ Ditt svar: label'."""
+    """Wait until the answer `label` to the question in `msg` is seen accepted; return that.
+
+    A tapped answer: the message is edited into the next step (left for the next wait to
+    find too). A typed one: the question message shows '✓ Ditt svar: label'.
+    """
+    if label in flat(msg.buttons):
+        return phone.wait_for(
+            lambda m: m.message_id == msg.message_id and m.text != msg.text, timeout,
+            consume=False,
+        )
     return phone.wait_for(
         lambda m: m.message_id == msg.message_id and f"✓ {t.ANSWERED_PREFIX} {label}" in m.text,
         timeout,

@@ -184,12 +184,15 @@ class ChatView:
         timeout: float = 10.0,
         *,
         since_start: bool = False,
+        consume: bool = True,
     ) -> BotMessage:
         """Wait for a new or edited bot message in this chat that satisfies ``predicate``.
 
         Only events after the cursor count (see module docstring); ``since_start=True`` scans
-        the whole history instead. Returns the message as it was at that event. Raises
-        AssertionError with the chat transcript on timeout.
+        the whole history instead. ``consume=False`` leaves the cursor before the event, for
+        an event that is also the next thing to wait for (a message edited into the next
+        step). Returns the message as it was at that event. Raises AssertionError with the
+        chat transcript on timeout.
         """
         check = predicate or (lambda _m: True)
         deadline = time.monotonic() + timeout
@@ -204,7 +207,8 @@ class ChatView:
                         and event.message.is_from_bot
                         and check(event.message)
                     ):
-                        self._cursor = max(self._cursor, event.seq)
+                        if consume:
+                            self._cursor = max(self._cursor, event.seq)
                         return event.message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
