@@ -20,7 +20,6 @@ from tests.e2e import (
     overview,
     question,
     submit,
-    wait_answered,
     walk,
 )
 
@@ -64,17 +63,20 @@ def test_updates_in_flight_at_a_kill_are_handled_after_restart_each_once(
     second = question(wilma, 2)
 
     # Every reply the bot sends now is held in flight: the answers are applied, the next
-    # questions never arrive, and Vera's /hjalp waits behind her own answer.
+    # questions never arrive, and Vera's /hjalp waits behind her own answer. (Vera's typed
+    # answer first marks her question answered; Wilma's tap edits hers into the next one.)
     bot.api.hold("sendMessage")
+    bot.api.hold("editMessageText")
     vera.send(given_v[8])
     wilma.tap(given_w[1], second)
-    bot.api.wait_held("sendMessage", 2)
+    bot.api.wait_held("editMessageText", 2)
     vera.send("/hjalp")
     assert bot.session_answers(vera.user_id)["pagaende-fritext-1"] == given_v[8]
     assert bot.session_answers(wilma.user_id)["pagaende-1"] is not None
     before_v, before_w = len(vera.messages), len(wilma.messages)
     bot.kill()
     bot.api.release("sendMessage")
+    bot.api.release("editMessageText")
 
     # Vera's /hjalp was fetched but not handled: Telegram still holds it for the next process
     # (PTB's own Updater had confirmed it on fetching). The two answers were confirmed once
@@ -118,12 +120,13 @@ def test_a_429_storm_beyond_the_retries_ends_with_the_step_shown_again(
     second = question(nora, 2)
     before = len(nora.messages)
 
-    # More 429s than the rate limiter retries (5), and than one more round of the bot's own.
-    bot.api.inject_flood("sendMessage", times=9, retry_after=1)
+    # More 429s than the rate limiter retries (5), and than one more round of the bot's own:
+    # the tapped question cannot be edited into the next one.
+    bot.api.inject_flood("editMessageText", times=9, retry_after=1)
     nora.tap(given[1], second)
-    wait_answered(nora, second, given[1])
     # Nora does nothing: the bot shows question 3 by itself once sending works again.
     third = question(nora, 3, timeout=STEP * 3)
+    assert bot.session_answers(nora.user_id)["pagaende-1"] is not None
     assert confusing_words(texts_since(nora, before)) == []
     bot.wait_for_log("event=step_shown_again")  # by the bot's own job, not by a reply
     assert "event=send_failed" in bot.log
@@ -167,8 +170,10 @@ def test_a_step_lost_in_a_storm_and_a_restart_is_shown_by_the_next_process(
     before = len(pia.messages)
 
     # The storm outlasts this process: the answer is stored and the tap handled (confirmed),
-    # but question 3 never goes out before the bot is killed.
+    # but question 3 never goes out (nor is the tapped question edited into it) before the
+    # bot is killed.
     bot.api.inject_flood("sendMessage", times=1000, retry_after=1)
+    bot.api.inject_flood("editMessageText", times=1000, retry_after=1)
     pia.tap(given[1], second)
     bot.wait_for_log("event=send_failed")
     bot.api.wait_confirmed()
