@@ -116,13 +116,13 @@ def test_an_answer_saved_just_before_the_disk_filled_is_not_called_unsaved(small
             before = len(maja.messages)
 
             # Question 3 is in flight when the disk fills: the answer to 2 is already saved.
-            api.hold("sendMessage")
+            api.hold("editMessageText")  # the tapped question becomes the next one
             maja.tap(given[1], second)
-            api.wait_held("sendMessage")
+            api.wait_held("editMessageText")
             assert bot.session_answers(maja.user_id)["pagaende-1"] is not None
             bot.sql("PRAGMA wal_checkpoint(TRUNCATE)")
             filler = fill(small_disk)
-            api.release("sendMessage")
+            api.release("editMessageText")
             third = question(maja, 3, timeout=30)
             bot.wait_for_log("event=shown_not_saved")
             filler.unlink()
