@@ -44,7 +44,9 @@ from tests.e2e import BOT_USERNAME, INSATS, TOKEN, BotUnderTest, fill
 AT_A_TIME = 50
 KILLS = 30
 RESEND_AFTER = 4.0
-"""Seconds of silence after which a participant sends the same answer again."""
+"""Seconds of silence after which a participant first sends the same answer again."""
+RESEND_MAX = 30.0
+"""A person waits longer each time (4, 8, 16, 30 s …): nobody taps every 4 s for minutes."""
 LEFT_AFTER = 10.0
 """Seconds without a question, once the bot is back, that count as being left without one."""
 DEADLINE = 540.0
@@ -73,6 +75,7 @@ class Person:
     """The answer given and not yet seen accepted: item id, value, the message it was given on."""
     acted_on: tuple[int, str] | None = None
     acted_at: float = 0.0
+    patience: float = RESEND_AFTER
     waiting_since: float | None = None
     said_hello: bool = False
     paused: bool = False
@@ -187,7 +190,7 @@ class Crowd:
     def _look(self, person: Person, now: float) -> None:
         self._note_left(person, now)
         silent = now - person.acted_at
-        if not person.dirty and silent < RESEND_AFTER:
+        if not person.dirty and silent < person.patience:
             return
         person.dirty = False
         msgs = person.phone.messages
@@ -200,13 +203,15 @@ class Crowd:
             person.phone.send(HELLO)
             return
         if screen is None:
-            if silent >= RESEND_AFTER:
+            if silent >= person.patience:
+                person.patience = min(person.patience * 2, RESEND_MAX)
                 self._act(person, "/start" if person.opened else f"/start {person.token}", None)
             return
         key = (screen.message_id, screen.text)
         fresh = key != person.acted_on
-        if not fresh and silent < RESEND_AFTER:
+        if not fresh and silent < person.patience:
             return
+        person.patience = RESEND_AFTER if fresh else min(person.patience * 2, RESEND_MAX)
         labels = [label for row in screen.buttons for label in row]
         item = _item_on(person.q, screen)
         if fresh:
