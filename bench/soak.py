@@ -471,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in found[key][:5]:
             print(f"          {line}")
     if crowd.transcripts:
-        Path("soak-utskrifter.txt").write_text("\n\n".join(crowd.transcripts), "utf-8")
-        print("transcripts of the participants behind a figure: soak-utskrifter.txt")
+        out = Path(__file__).parent / ".cache" / "soak-utskrifter.txt"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text("\n\n".join(crowd.transcripts), "utf-8")
+        print(f"transcripts of the participants behind a figure: {out}")
     for skipped in faults.skipped:
         print(f"SKIPPED: {skipped}")
     ok = all(not v for v in found.values()) and not faults.skipped and faults.kills >= args.kills
