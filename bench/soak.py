@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -198,7 +199,9 @@ class Crowd:
             self._finish(person)
             return
         screen = next((m for m in reversed(msgs) if m.buttons), None)
-        if self.faults.active == "down" and not person.said_hello and silent > 2.0:
+        waiting = screen is None or (screen.message_id, screen.text) == person.acted_on
+        if (self.faults.active == "down" and not self.bot.running and waiting
+                and not person.said_hello and silent > 2.0):
             person.said_hello = True  # typed while the bot is down: never an answer
             person.phone.send(HELLO)
             return
@@ -451,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         fault_thread.join(60)
         unfinished = len(crowd.active)
+        logs = Path(__file__).parent / ".cache" / "soak-loggar"
+        shutil.rmtree(logs, ignore_errors=True)
+        shutil.copytree(work, logs)
         for person in list(crowd.active.values())[:3]:
             crowd.transcripts.append(_transcript(person, crowd.t0))
         bot.stop()
