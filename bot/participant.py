@@ -262,7 +262,8 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
             await _say_owing_thanks(update, context, chat_id, notes)
             notes = []
         if isinstance(effect, f.Say):
-            notes.append(effect.note)
+            if effect.note is not f.Note.OLD_BUTTON or tapped is None:
+                notes.append(effect.note)  # (on a tapped button it is the tap's own answer)
         elif isinstance(effect, f.MarkAnswered) and before is not None:
             if effect.message_id == tapped and _step_follows(step.effects, index):
                 reuse = tapped
@@ -376,17 +377,22 @@ def _applied(update: Update, context: Context, step: Step) -> None:
         context.bot_data.on_applied(update.update_id)
 
 
+def _stepped(update: Update, context: Context, chat_id: int, event: f.Event) -> Step:
+    step = deps(context).service.handle(chat_id, event, update_id=update.update_id)
+    if isinstance(event, f.Forged) or any(
+        isinstance(e, f.Say) and e.note in (f.Note.STALE_BUTTON, f.Note.OLD_BUTTON)
+        for e in step.effects
+    ):
+        log.info("event=stale_button chat=%s", tag(chat_id))
+    _applied(update, context, step)
+    return step
+
+
 async def drive(update: Update, context: Context, event: f.Event) -> None:
     """Step the chat's journey with `event`, store what it says, render what it shows."""
     chat = update.effective_chat
     assert chat is not None
-    step = deps(context).service.handle(chat.id, event, update_id=update.update_id)
-    if isinstance(event, f.Forged) or any(
-        isinstance(e, f.Say) and e.note is f.Note.STALE_BUTTON for e in step.effects
-    ):
-        log.info("event=stale_button chat=%s", tag(chat.id))
-    _applied(update, context, step)
-    await render(update, context, chat.id, step)
+    await render(update, context, chat.id, _stepped(update, context, chat.id, event))
 
 
 async def show_current_step(context: Context, chat_id: int) -> None:
@@ -447,14 +453,17 @@ def _opened(step: Step) -> str:
 
 async def on_callback(update: Update, context: Context) -> None:
     """Handle a tap on a survey button."""
-    query = update.callback_query
-    assert query is not None
-    # Callback queries must be answered, or the phone shows a spinner on the button. The
-    # answer goes out while the step is stored and rendered: one round trip less per tap.
-    answering = asyncio.create_task(answer_query(query))
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
     tapped = query.message.message_id if query.message else None
+    step = _stepped(update, context, chat.id, parse_callback(query.data or "", tapped))
+    # Callback queries must be answered, or the phone shows a spinner on the button. The
+    # answer goes out while the step is rendered: one round trip less per tap. A tap on an
+    # older message is told so on the button itself, with the current step left as it is.
+    old = f.Say(f.Note.OLD_BUTTON) in step.effects
+    answering = asyncio.create_task(answer_query(query, t.OLD_BUTTON if old else None))
     try:
-        await drive(update, context, parse_callback(query.data or "", tapped))
+        await render(update, context, chat.id, step)
     finally:
         await answering
 

@@ -72,6 +72,9 @@ class Note(StrEnum):
     """An unknown /command without a survey: how the bot works."""
     USE_BUTTONS = "use_buttons"
     STALE_BUTTON = "stale_button"
+    OLD_BUTTON = "old_button"
+    """A tap on an older message while the current step is on the screen below it: a word on
+    the button is enough (no copy of the step, which would make a tap on its way stale too)."""
     BUTTON_OF_ENDED_SURVEY = "button_of_ended_survey"
     FIRST_QUESTION = "first_question"
     EMPTY_TEXT = "empty_text"
@@ -568,6 +571,10 @@ def reshow(state: FlowState) -> Result:
 
 
 def _stale(state: FlowState, tapped: int | None) -> Result:
+    shown = state.shown
+    if (tapped is not None and shown is not None and shown.message_id is not None
+            and tapped != shown.message_id):
+        return state, (Retire(tapped), Say(Note.OLD_BUTTON))
     before: list[Effect] = []
     if tapped is not None and (state.shown is None or tapped != state.shown.message_id):
         before.append(Retire(tapped))

@@ -46,9 +46,10 @@ def test_a_replayed_tap_changes_nothing_and_says_nothing_when_its_step_is_shown(
     again = service.handle(CHAT, flow.Tap("pagaende-kon", "man", 101), update_id=3)
     assert again.effects == ()
     assert store.get_session(CHAT) == before
-    # The same tap as a new update is a stale one: answered with the note, as before.
+    # The same tap as a new update is one on an older message: a word on that button, and
+    # the step on the screen (message 102) is left as it is.
     fresh = service.handle(CHAT, flow.Tap("pagaende-kon", "man", 101), update_id=4)
-    assert flow.Say(flow.Note.STALE_BUTTON) in fresh.effects
+    assert fresh.effects == (flow.Retire(101), flow.Say(flow.Note.OLD_BUTTON))
 
 
 def test_a_replayed_text_whose_next_step_never_reached_the_screen_shows_it_again(store):

@@ -59,6 +59,7 @@ MAX_FIELDS = 16
 STATIC_DIR = Path(__file__).parent / "static"
 NOTE_TEXTS: dict[flow.Note, str] = {
     flow.Note.STALE_BUTTON: w.NOTE_STALE,
+    flow.Note.OLD_BUTTON: w.NOTE_STALE,
     flow.Note.FIRST_QUESTION: w.NOTE_FIRST,
     flow.Note.TEXT_MASKED: t.TEXT_MASKED,
     flow.Note.TEXT_CUT: t.TEXT_CUT.format(limit=engine.MAX_TEXT_LENGTH),

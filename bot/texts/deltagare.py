@@ -180,6 +180,7 @@ def privacy(forbund: str | None, kontakt: str | None) -> str:
 
 USE_BUTTONS = "Svara genom att trycka på en av knapparna under frågan. Här är frågan igen:"
 STALE_BUTTON = "Den knappen hör till en äldre fråga. Här är frågan du är på nu:"
+OLD_BUTTON = "Den knappen hör till en äldre fråga. Frågan du är på nu står längst ner."
 ONLY_TEXT = (
     "Jag kan bara läsa text. Skriv ditt svar med bokstäver, eller tryck på Hoppa över."
 )
@@ -239,6 +240,7 @@ NOTES: dict[Note, str] = {
     Note.NO_SURVEY_HELP: HELP,
     Note.USE_BUTTONS: USE_BUTTONS,
     Note.STALE_BUTTON: STALE_BUTTON,
+    Note.OLD_BUTTON: OLD_BUTTON,
     Note.BUTTON_OF_ENDED_SURVEY: BUTTON_OF_ENDED_SURVEY,
     Note.FIRST_QUESTION: FIRST_QUESTION,
     Note.EMPTY_TEXT: EMPTY_TEXT,

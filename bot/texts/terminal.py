@@ -63,6 +63,7 @@ NOTES: dict[Note, str] = {
     Note.PAUSED: PAUSED,
     Note.USE_BUTTONS: USE_KEYS,
     Note.STALE_BUTTON: USE_KEYS,
+    Note.OLD_BUTTON: USE_KEYS,
     Note.ONLY_TEXT: FREE_TEXT_HINT,
 }
 """The terminal's sentence for every note the journey's machine can give."""
