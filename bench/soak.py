@@ -81,6 +81,7 @@ class Person:
     said_hello: bool = False
     paused: bool = False
     submitted: bool = False
+    tapped_submit: bool = False
     opened: bool = False
     dirty: bool = True
     longest_left: float = 0.0
@@ -142,6 +143,7 @@ class Crowd:
         self.everyone: list[Person] = list(self.waiting)
         self.false_saved: list[str] = []
         self.transcripts: list[str] = []
+        self.told_already_sent = 0
         self.t0 = time.time()
         self.saved_claims: list[tuple[Person, str]] = []
         self._lock = threading.Lock()
@@ -198,6 +200,12 @@ class Crowd:
         if msgs and t.THANKS.split("\n")[0] in msgs[-1].text:
             self._finish(person)
             return
+        if msgs and person.tapped_submit and msgs[-1].text == t.BUTTON_OF_ENDED_SURVEY:
+            # Killed between the submission and its thanks: the tap sent again is told the
+            # survey is already sent in. True, and the end, but not the thanks: counted apart.
+            self.told_already_sent += 1
+            self._finish(person)
+            return
         screen = next((m for m in reversed(msgs) if m.buttons), None)
         waiting = screen is None or (screen.message_id, screen.text) == person.acted_on
         if (self.faults.active == "down" and not self.bot.running and waiting
@@ -224,6 +232,7 @@ class Crowd:
         if t.BUTTON_START in labels:
             self._act(person, None, (screen, t.BUTTON_START))
         elif t.BUTTON_SUBMIT in labels:
+            person.tapped_submit = True
             self._act(person, None, (screen, t.BUTTON_SUBMIT))
         elif item is not None:
             if fresh and not person.paused and self.rng.random() < 0.03:
@@ -465,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {len(crowd.everyone)} participants ({AT_A_TIME} at a time), "
           f"{len(crowd.done)} submitted, {unfinished} unfinished at the end, {took:.0f} s")
     print(f"faults: {faults.kills} SIGKILLs, then " + ", ".join(faults.phases[1:]))
+    print(f"{crowd.told_already_sent} killed between submitting and the thanks were told "
+          "'redan inskickad' when they tapped Skicka in again")
     labels = {
         "lost": "acknowledged answers lost",
         "duplicated": "answers duplicated",

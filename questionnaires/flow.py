@@ -573,7 +573,9 @@ def reshow(state: FlowState) -> Result:
 def _stale(state: FlowState, tapped: int | None) -> Result:
     shown = state.shown
     if (tapped is not None and shown is not None and shown.message_id is not None
-            and tapped != shown.message_id):
+            and tapped < shown.message_id):
+        # (Only an older message: a newer one than the step noted as shown means the note has
+        # not caught up with the screen, and the step is shown again to be sure.)
         return state, (Retire(tapped), Say(Note.OLD_BUTTON))
     before: list[Effect] = []
     if tapped is not None and (state.shown is None or tapped != state.shown.message_id):

@@ -67,7 +67,7 @@ def test_old_forged_and_garbage_buttons_are_ignored(bot: BotUnderTest) -> None:
     q1, _ = walk(fia, ["Kvinna", "Alltid"])
     current = question(fia, 3, 14)
     stale = [
-        (q1.message_id, "a:avslut-kon:man"),  # a button from an older message
+        (current.message_id, "a:avslut-kon:man"),  # an answered question's button
         (current.message_id, "a:avslut-5:alltid"),  # an answer for another question
         (current.message_id, "a:avslut-2:superbra"),  # not an option of this question
         (current.message_id, "a:avslut-2:"),
@@ -85,12 +85,21 @@ def test_old_forged_and_garbage_buttons_are_ignored(bot: BotUnderTest) -> None:
         (current.message_id, " "),
         (current.message_id, "x" * 64),
     ]
-    for message_id, data in stale:
-        query_id = fia.tap_data(message_id, data)
+    for _, data in stale:
+        # Each on the message on the screen (the stale one is shown again as a new message).
+        query_id = fia.tap_data(current.message_id, data)
         fia.wait_for_text(t.STALE_BUTTON)
         current = question(fia, 3, 14)
         assert bot.api.wait_for_callback_answer(query_id).show_alert is False
         assert bot.session_answers(fia.user_id) == FIRST_TWO, data
+
+    # A button on an older message, with the current question on the screen below it: the
+    # tap is answered on the button itself, and nothing new is sent.
+    assert q1.message_id < current.message_id
+    answer = bot.api.wait_for_callback_answer(fia.tap_data(q1.message_id, "a:avslut-kon:man"))
+    assert (answer.text, answer.show_alert) == (t.OLD_BUTTON, False)
+    expect_no_reply(fia)
+    assert bot.session_answers(fia.user_id) == FIRST_TWO
 
     # Staff, invite and report buttons forged by a participant are refused, not obeyed.
     for data, refusal in [
