@@ -39,7 +39,7 @@ from storage import Store
 from tests.botapi import BotMessage, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "7300000001:AAE2eBenchToken_xyz"
+TOKEN = "7300000001:AAE2eBenchFinsamToken_xyz"  # of a real token's form: the start-up check
 INSATS = "Bänken"
 COORDINATOR = 990_000_001
 WARMUP = 2.0
