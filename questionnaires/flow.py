@@ -572,11 +572,16 @@ def reshow(state: FlowState) -> Result:
 
 def _stale(state: FlowState, tapped: int | None) -> Result:
     shown = state.shown
-    if (tapped is not None and shown is not None and shown.message_id is not None
-            and tapped < shown.message_id):
-        # (Only an older message: a newer one than the step noted as shown means the note has
-        # not caught up with the screen, and the step is shown again to be sure.)
-        return state, (Retire(tapped), Say(Note.OLD_BUTTON))
+    if tapped is not None and shown is not None and shown.message_id is not None:
+        # (Only an older message, or the one now showing the step: a newer one than the step
+        # noted as shown means the note has not caught up with the screen, and the step is
+        # shown again to be sure.)
+        if tapped == shown.message_id:
+            # The tapped message was since edited into the current step (one message per
+            # survey): a tap that was on its way, or sent again. The step is right there.
+            return state, (Say(Note.OLD_BUTTON),)
+        if tapped < shown.message_id:
+            return state, (Retire(tapped), Say(Note.OLD_BUTTON))
     before: list[Effect] = []
     if tapped is not None and (state.shown is None or tapped != state.shown.message_id):
         before.append(Retire(tapped))
