@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass
 from analysis import texts
 from analysis.counting import reported_items
 from analysis.formatting import percent
-from analysis.report_types import CSV_COLUMNS
+from analysis.report_types import HISTORY_OPTIONAL, HISTORY_REQUIRED
 from questionnaires.model import Questionnaire
 
-OPTIONAL: tuple[str, ...] = ("undertryckt",)
-REQUIRED: tuple[str, ...] = ("ar", *(c for c in CSV_COLUMNS if c not in OPTIONAL))
+OPTIONAL = HISTORY_OPTIONAL
+REQUIRED = HISTORY_REQUIRED
 _NUMBERS = REQUIRED[5:]
 _PERCENTS = REQUIRED[7:]
 _GROUPS = ("samtliga", "kvinnor", "män")

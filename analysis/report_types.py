@@ -31,6 +31,11 @@ CSV_COLUMNS: tuple[str, ...] = (
     "svarsfrekvens",
     "undertryckt",
 )
+HISTORY_OPTIONAL: tuple[str, ...] = ("undertryckt",)
+HISTORY_REQUIRED: tuple[str, ...] = (
+    "ar", *(c for c in CSV_COLUMNS if c not in HISTORY_OPTIONAL)
+)
+"""An imported history CSV's columns (`analysis.historik`): the export's plus the year."""
 """The columns of the report's CSV export, in order: a contract scripts rely on."""
 
 GROUP_LABELS: Mapping[str, str] = {"samtliga": "Samtliga", "kvinnor": "Kvinnor", "män": "Män"}

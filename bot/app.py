@@ -8,13 +8,10 @@ else a participant might send.
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
 import os
 import secrets
 import signal
-import socket
 import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Coroutine
@@ -23,12 +20,6 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import ASGIApp
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
@@ -46,16 +37,15 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot import participant, reports, staff
-from bot.config import ConfigError, Settings, deep_link
+from bot.config import WEBHOOK_PATH, Settings
 from bot.context import CONTEXT_TYPES, BotApplication, Context, Deps, deps
-from bot.delivery import Poller, TolerantBot, handle_update
+from bot.delivery import Poller, TolerantBot
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
-from bot.texts import deltagare, drift
+from bot.texts import deltagare
 from storage import Store, WriteFailed
 from storage.audit import SCHEDULED
 from storage.retention import RULE_SETTING, cutoff_month
-from web.app import WebConfig, create_app, server_config
 
 log = logging.getLogger("enkatbot")
 
@@ -445,8 +435,6 @@ def configure_logging() -> None:
     logging.getLogger("telegram.ext.Application").setLevel(logging.INFO)
 
 
-WEBHOOK_PATH = "telegram"
-MAX_UPDATE_BYTES = 1 << 20
 
 
 def run(settings: Settings, store: Store | None = None) -> None:
@@ -461,14 +449,14 @@ def run(settings: Settings, store: Store | None = None) -> None:
     """
     configure_logging()
     app = build_application(settings, store)
-    secret = settings.webhook_secret or secrets.token_urlsafe(32)
-    if settings.webb_url:
-        sock = listening_socket(settings.webb_listen, settings.webb_port, "ENKATBOT_WEBB")
-        serve(build_web(app, settings, secret), sock)
-    elif settings.webhook_url:
-        sock = listening_socket(settings.webhook_listen, settings.webhook_port,
-                                "ENKATBOT_WEBHOOK")
-        serve(build_webhook(app, settings, secret), sock)
+    if settings.webb_url or settings.webhook_url:
+        # Lazy: the web stack (Starlette, Jinja2, uvicorn) costs a polling bot start-up time
+        # and memory and is needed only when the web survey or the webhook is served.
+        from bot import serving
+
+        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        serving.serve_bot(app, settings, secret,
+                          lambda: running(app, settings, secret))
     else:
         asyncio.run(poll_until_stopped(app, settings))
 
@@ -489,7 +477,7 @@ async def running(app: BotApplication, settings: Settings, secret: str | None
     """Run the Application (jobs, and polling unless a webhook is set) inside the block.
 
     As PTB's customwebhookbot example does, the Application is started by hand. With a
-    webhook it is registered with `secret` and updates arrive through `webhook_route`.
+    webhook it is registered with `secret` and updates arrive through `bot.serving.webhook_route`.
     """
     poller: Poller | None = None
     polling: asyncio.Task[None] | None = None
@@ -527,117 +515,6 @@ def _stop_if_polling_ended(task: asyncio.Task[None]) -> None:
         return
     log.error("event=polling_ended error=%s", type(task.exception()).__name__)
     os.kill(os.getpid(), signal.SIGTERM)
-
-
-def webhook_route(app: BotApplication, secret: str) -> Route:
-    """Return the route at /telegram that feeds Telegram's POSTs to the bot.
-
-    A POST without the secret token Telegram was given is refused with 403, as PTB's own
-    webhook server does. Telegram sends an update again until it gets 200, so 200 comes only
-    once the update has been handled; an update that cannot be read is acknowledged (and
-    counted, never logged), or Telegram would send it again and again.
-    """
-
-    async def receive(request: Request) -> Response:
-        given = request.headers.get("x-telegram-bot-api-secret-token", "")
-        if not hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode()):
-            return Response(status_code=403)
-        body = await request.body()
-        try:
-            if len(body) > MAX_UPDATE_BYTES:
-                raise ValueError("too large")
-            update = Update.de_json(json.loads(body), app.bot)
-            if not isinstance(update, Update):
-                raise ValueError("not an update")
-        except Exception as exc:
-            if isinstance(app.bot, TolerantBot):
-                app.bot.skip_unparseable(exc)
-            return Response()
-        app.bot.insert_callback_data(update)
-        await handle_update(app, update)
-        return Response()
-
-    return Route(f"/{WEBHOOK_PATH}", receive, methods=["POST"])
-
-
-def listening_socket(host: str, port: int, env_prefix: str = "ENKATBOT_WEBB") -> socket.socket:
-    """Return a socket bound to host:port, or raise ConfigError saying what to change.
-
-    `env_prefix` names the settings (…_LISTEN, …_PORT) the message tells the reader to change.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        what = drift.WEB_SERVER if env_prefix == "ENKATBOT_WEBB" else drift.WEBHOOK_SERVER
-        raise ConfigError(drift.CANNOT_LISTEN.format(what=what, host=host, port=port,
-                                                     reason=exc.strerror, prefix=env_prefix)
-                          ) from exc
-    sock.set_inheritable(True)
-    return sock
-
-
-def build_web(app: BotApplication, settings: Settings, secret: str) -> ASGIApp:
-    """Return the ASGI app serving the web survey (and the webhook), running `app` inside.
-
-    The Application runs in the web server's lifespan: while the server runs, in its loop.
-    """
-    d: Deps = app.bot_data.deps
-    assert settings.webb_url is not None
-
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with running(app, settings, secret):
-            log.info("event=web_started")
-            yield
-
-    def telegram_link(token: str) -> str | None:
-        try:
-            username = app.bot.username
-        except RuntimeError:  # the bot has not asked Telegram for its name yet
-            return None
-        return deep_link(username, token) if username else None
-
-    routes = [webhook_route(app, secret)] if settings.webhook_url else []
-    return create_app(
-        SurveyService(d.service.store, remind=False),
-        WebConfig(
-            base_url=settings.webb_url, telegram_link=telegram_link,
-            cookie_days=settings.expiry_days,
-        ),
-        routes=routes,
-        lifespan=lifespan,
-    )
-
-
-def build_webhook(app: BotApplication, settings: Settings, secret: str) -> ASGIApp:
-    """Return the ASGI app serving only the webhook (the web survey is off), running `app`."""
-
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with running(app, settings, secret):
-            yield
-
-    return Starlette(routes=[webhook_route(app, secret)], lifespan=lifespan)
-
-
-def _after_serving(signum: int, frame: object) -> None:
-    """Swallow the stop signal uvicorn raises again once it has shut down cleanly."""
-
-
-def serve(asgi: ASGIApp, sock: socket.socket) -> None:
-    """Serve `asgi` with uvicorn on `sock` until SIGTERM or SIGINT; the bot runs inside it."""
-    server = uvicorn.Server(server_config(asgi))
-    # uvicorn re-raises SIGTERM after a graceful stop; the default action would then kill the
-    # process with the signal instead of the clean exit code 0 systemd expects.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _after_serving)
-    asyncio.run(server.serve(sockets=[sock]))
-    if not server.started:
-        raise ConfigError(drift.SERVER_DID_NOT_START)
 
 
 __all__ = [

@@ -141,6 +141,10 @@ class Settings:
         return self.token
 
 
+WEBHOOK_PATH = "telegram"
+"""The webhook's URL path under ENKATBOT_WEBHOOK_URL."""
+
+
 def deep_link(username: str, token: str) -> str:
     """Return the Telegram deep link that opens the bot with `/start <token>`."""
     return f"https://t.me/{username}?start={token}"

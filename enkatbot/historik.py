@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.historik import REQUIRED, HistoryError, parse_history
+from analysis.report_types import HISTORY_REQUIRED
 from enkatbot import texts
 from enkatbot.common import CliError, open_db
 from questionnaires.model import load_all
@@ -27,6 +27,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(texts.HISTORIK_NO_FILE.format(path=path)) from None
     except UnicodeDecodeError:
         raise CliError(texts.HISTORIK_NOT_UTF8.format(path=path)) from None
+    # Lazy: checking the rows needs the analysis modules, which no other command here needs.
+    from analysis.historik import HistoryError, parse_history
+
     try:
         rows = parse_history(text, load_all())
     except HistoryError as exc:
@@ -79,7 +82,9 @@ def register(sub: Any) -> None:
     p = hist_sub.add_parser(
         "import",
         help=texts.HELP["historik import"],
-        description=texts.DESCRIPTION["historik import"].format(columns=', '.join(REQUIRED)),
+        description=texts.DESCRIPTION["historik import"].format(
+            columns=", ".join(HISTORY_REQUIRED)
+        ),
     )
     p.add_argument("fil", metavar="FIL")
     p.set_defaults(func=cmd_import)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError
-from enkatbot import admin, chat, drift, historik, kontroll, rapport, run, texts
+from enkatbot import admin, chat, drift, historik, kontroll, rapport_args, run, texts
 from enkatbot.common import CliError
 from enkatbot.kontroll import CheckFailed
 from questionnaires.model import QuestionnaireError
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     admin.register(sub)
     chat.register(sub)
-    rapport.register(sub)
+    rapport_args.register(sub)
     historik.register(sub)
     kontroll.register(sub)
     drift.register(sub)

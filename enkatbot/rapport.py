@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import pandas as pd
 
@@ -37,9 +37,9 @@ from analysis.periods import (
 from bot.config import ConfigError
 from enkatbot import texts
 from enkatbot.common import settings
+from enkatbot.rapport_args import FORMATS
 from storage import open_store
 
-FORMATS: tuple[str, ...] = ("md", "csv", "xlsx", "png", "html", "pdf")
 _SUFFIXES = {
     ".md": "md",
     ".csv": "csv",
@@ -55,47 +55,6 @@ FrameReader = Callable[[Path], "tuple[Frames, list[str]]"]
 
 class RapportError(Exception):
     """A user error: one clear Swedish line on stderr and exit code 2."""
-
-
-def register(subparsers: Any) -> None:
-    """Add the `rapport` subcommand to an argparse subparsers object."""
-    p = subparsers.add_parser(
-        "rapport",
-        help=texts.HELP["rapport"],
-        description=(
-            texts.DESCRIPTION["rapport"]
-        ),
-    )
-    p.add_argument("--ar", type=int, metavar="ÅR", help=texts.HELP["rapport --ar"])
-    p.add_argument("--manad", metavar="ÅÅÅÅ-MM", help=texts.HELP["rapport --manad"])
-    p.add_argument("--fran", metavar="ÅÅÅÅ-MM", help=texts.HELP["rapport --fran"])
-    p.add_argument("--till", metavar="ÅÅÅÅ-MM", help=texts.HELP["rapport --till"])
-    p.add_argument("--insats", metavar="NAMN", help=texts.HELP["rapport --insats"])
-    p.add_argument(
-        "--format",
-        choices=FORMATS,
-        help=texts.HELP["rapport --format"],
-    )
-    p.add_argument(
-        "--sammanfattning",
-        metavar="FIL",
-        help=texts.HELP["rapport --sammanfattning"],
-    )
-    p.add_argument("--out", required=True, metavar="SÖKVÄG", help=texts.HELP["rapport --out"])
-    # SUPPRESS keeps `enkatbot --db X rapport …` working: a default here would overwrite it.
-    p.add_argument(
-        "--db",
-        default=argparse.SUPPRESS,
-        metavar="FIL",
-        help=texts.HELP["rapport --db"],
-    )
-    p.add_argument(
-        "--troskel",
-        type=int,
-        metavar="N",
-        help=texts.HELP["rapport --troskel"],
-    )
-    p.set_defaults(func=run_rapport)
 
 
 def run_rapport(
