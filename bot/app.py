@@ -29,6 +29,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ExtBot,
+    Job,
     JobQueue,
     MessageHandler,
     TypeHandler,
@@ -38,7 +39,7 @@ from telegram.request import HTTPXRequest
 
 from bot import participant, reports, staff
 from bot.config import WEBHOOK_PATH, Settings
-from bot.context import CONTEXT_TYPES, BotApplication, Context, Deps, deps
+from bot.context import CONTEXT_TYPES, BotApplication, BotData, Context, Deps, deps
 from bot.delivery import Poller, TolerantBot
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
@@ -128,6 +129,25 @@ class PerChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+class LeanApplication(
+    Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Context]]
+):
+    """An Application that keeps no chat or user id once their update has been handled.
+
+    python-telegram-bot notes the chat and the user of every handled update for its
+    persistence and forgets them only when it persists. This bot has no PTB persistence (its
+    state is in SQLite), so those two sets would keep every chat id and user id the bot ever
+    saw, for as long as the process runs: memory that grows with every participant, and
+    chat ids that outlive their surveys.
+    """
+
+    def _mark_for_persistence_update(
+        self, *, update: object | None = None, job: Job[Context] | None = None
+    ) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
 
 
 PARSE_FAILURE = "Error while parsing updates!"
@@ -362,6 +382,7 @@ def build_application(settings: Settings, store: Store | None = None) -> BotAppl
     )
     builder = (
         Application.builder()
+        .application_class(LeanApplication)
         .bot(bot)
         .context_types(CONTEXT_TYPES)
         .job_queue(JobQueue[Context]())
@@ -518,6 +539,7 @@ def _stop_if_polling_ended(task: asyncio.Task[None]) -> None:
 
 
 __all__ = [
+    "LeanApplication",
     "LibraryRecordFilter",
     "PerChatOrderedProcessor",
     "TolerantBot",

@@ -93,7 +93,11 @@ class TolerantBot(ExtBot[Any]):
         except TelegramError:
             raise
         except Exception:
-            raw, self._polled.raw = self._polled.raw, []
+            raw = self._polled.raw
+        finally:
+            # Only a batch that failed to parse is read again. Kept longer, the last batch
+            # (chat ids, typed answers) would stay in memory until the next long poll returns.
+            self._polled.raw = []
         updates = []
         for data in raw:
             try:
