@@ -130,7 +130,10 @@ def running(kind: str, api: FakeBotAPI, workdir: Path, db: Path | None) -> Itera
     if kind == "bot":
         assert db is not None
         env["ENKATBOT_DB"] = str(db)
-        command = [str(Path(sys.executable).parent / "enkatbot"), "run"]
+        # `python -m enkatbot` from this tree, as the e2e tests start it: the `enkatbot`
+        # script of an editable install imports the package from wherever it was installed
+        # (another checkout), never from the tree being measured.
+        command = [sys.executable, "-m", "enkatbot", "run"]
     else:
         command = [sys.executable, str(ROOT / "bench" / "floor.py")]
     log = workdir / f"{kind}.log"
