@@ -220,8 +220,10 @@ class Poller:
                     timeout=BUSY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED,
                 )
                 progress.cancel()
+                # Only short polls need the gap: once nothing is unsettled the next poll
+                # is a long one, which waits at Telegram, so it goes out at once.
                 rest = MIN_BUSY_GAP_SECONDS - (asyncio.get_running_loop().time() - polled)
-                if rest > 0:
+                if rest > 0 and self._unsettled():
                     await self._pause(rest)
 
     def _is_known(self, update_id: int) -> bool:
