@@ -495,13 +495,14 @@ class Selection:
                 if not hidden:
                     mine = (text_rows["item_id"] == it.id) & (text_rows["enkat"] == q.id)
                     counts = text_rows.loc[mine].groupby("value")["n"].sum()
-                    # Each distinct text is masked once, then listed as often as it was given.
+                    # Each distinct text is masked and sorted once, then listed as often as it
+                    # was given (the sort is stable, so equal keys keep the order they had).
                     cleaned = [
                         (mask_personal_data(str(v).strip())[0], int(n)) for v, n in counts.items()
                     ]
-                    texts = tuple(
-                        sorted((t for t, n in cleaned if t for _ in range(n)), key=swedish_sort_key)
-                    )
+                    ordered = sorted(((t, n) for t, n in cleaned if t),
+                                     key=lambda pair: swedish_sort_key(pair[0]))
+                    texts = tuple(t for t, n in ordered for _ in range(n))
                 out.append(
                     FreeTextFigures(
                         enkat=q.id,
