@@ -40,7 +40,7 @@ class Counted:
     read)."""
     texts: Columns
     """ANSWER_COUNT_COLUMNS for the free-text items' answers (not empty), identical texts
-    counted together."""
+    counted together; gender None (free texts are never split by gender)."""
 
 
 class _Columns:
@@ -197,12 +197,14 @@ class ReportingPart(StoreBase):
             f"FROM response r {gender} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
         )
         if texts:
+            # Without the respondent's gender (a third of the reading): free texts are listed
+            # for samtliga only, and no question can be conditional on a free-text answer.
             answers = (
-                "SELECT r.month, r.enkat, r.version, r.insats_id, g.value, a.item_id, a.value "
-                f"FROM response r JOIN answer a ON a.response_id = r.id {texts_join} {gender} "
+                "SELECT r.month, r.enkat, r.version, r.insats_id, NULL, a.item_id, a.value "
+                f"FROM response r JOIN answer a ON a.response_id = r.id {texts_join} "
                 f"WHERE {where}"
             )
-            answer_args: list[object] = [*text_items, *background_items, *groups, *months]
+            answer_args: list[object] = [*text_items, *months]
         else:
             # Free-text items are counted without their texts: that they were asked matters
             # (which versions had them), what was written is read apart, never kept twice.
