@@ -10,6 +10,7 @@ in words where their bar would be.
 
 from __future__ import annotations
 
+import gc
 import io
 import textwrap
 from collections.abc import Callable, Sequence
@@ -347,6 +348,21 @@ def report_charts(
         plan.append((enkat, "fordelning"))
         if has_earlier_figures(report, enkat):
             plan.append((enkat, "jamforelse"))
+    # A drawn figure is a web of reference cycles (every text keeps the renderer, and with it
+    # the pixel buffer: 10–15 MiB for a tall chart) that only the cycle collector frees, so
+    # the charts of a report piled up (+60 MiB for eight). Each chart's garbage is collected
+    # once it is drawn; frozen first, the objects that were there before are not walked each
+    # time (a full collection over pandas and matplotlib takes ~45 ms, this one ~4 ms).
+    gc.freeze()
+    try:
+        return _draw(report, plan, progress)
+    finally:
+        gc.unfreeze()
+
+
+def _draw(
+    report: Report, plan: Sequence[tuple[str, str]], progress: Callable[[int, int], None] | None
+) -> list[Chart]:
     charts: list[Chart] = []
     for i, (enkat, kind) in enumerate(plan, 1):
         if progress:
@@ -373,4 +389,5 @@ def report_charts(
                     compared,
                 )
             )
+        gc.collect()
     return charts

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from analysis.formatting import swedish_sort_key
@@ -52,6 +53,9 @@ ANSWER_COLUMNS: tuple[str, ...] = ("response_id", "item_id", "value")
 
 _OTHERS = "övriga"
 _GKEYS = ("kvinnor", "män", _OTHERS)
+_RESPONSE_COUNTS = ("month", "enkat", "version", "insats", "status", "gender", "n")
+_ANSWER_COUNTS = ("month", "enkat", "version", "insats", "gender", "item_id", "value", "n")
+_ANSWER_WORDS = frozenset(_ANSWER_COUNTS) - {"version", "n"}
 
 ScopeKey = tuple[str, str, str | None]
 """Whose answers a table counts: (first month, last month, insats or None for all)."""
@@ -190,30 +194,32 @@ class Dataset:
     @classmethod
     def from_counts(
         cls,
-        responses: Iterable[Sequence[object]],
-        answers: Iterable[Sequence[object]],
+        responses: Mapping[str, Sequence[object]],
+        answers: Mapping[str, Sequence[object]],
         questionnaires: Mapping[str, Questionnaire] | None = None,
         *,
         insatser: Sequence[str] | None = None,
     ) -> Dataset:
-        """Return a Dataset from rows counted by the database.
+        """Return a Dataset from counts made by the database, given as columns.
 
-        `responses`: (month, enkat, version, insats, status, gender answer, n);
-        `answers`: (month, enkat, version, insats, gender answer, item_id, value, n), free
-        texts included. `insatser` are the insatser with responses at all (for resolving a
-        name when the months read hold none of its responses).
+        `responses`: month, enkat, version, insats, status, gender (the answer), n;
+        `answers`: month, enkat, version, insats, gender, item_id, value, n, free texts
+        included. `insatser` are the insatser with responses at all (for resolving a name
+        when the months read hold none of its responses).
         """
         qs = questionnaires if questionnaires is not None else model.load_all()
         data = cls.__new__(cls)
         r = pd.DataFrame(
-            list(responses),
-            columns=["month", "enkat", "version", "insats", "status", "gender", "n"],
+            list(zip(*(responses[c] for c in _RESPONSE_COUNTS), strict=True)),
+            columns=list(_RESPONSE_COUNTS),
         )
         r = r[r["status"].isin(RESPONDENT_STATUSES) & r["enkat"].isin(list(qs))]
-        a = pd.DataFrame(
-            list(answers),
-            columns=["month", "enkat", "version", "insats", "gender", "item_id", "value", "n"],
-        )
+        # Categories, not strings: tens of thousands of rows of a few distinct words each.
+        a = pd.DataFrame({
+            c: _category(answers[c]) if c in _ANSWER_WORDS
+            else np.asarray(answers[c], dtype=np.int64)
+            for c in _ANSWER_COUNTS
+        })
         a = a[a["enkat"].isin(list(qs))]
         data._setup(r, a, qs, insatser)
         return data
@@ -232,31 +238,20 @@ class Dataset:
         r["gkey"] = _gkeys(r["gender"])
         self.responses = r.drop(columns=["gender"]).reset_index(drop=True)
 
-        a = answers.copy()
-        a["version"] = a["version"].astype(int)
-        a["n"] = a["n"].astype(int)
-        a["value"] = a["value"].astype(object).where(a["value"].notna(), None)
-        a["gkey"] = _gkeys(a["gender"])
-        a = a.drop(columns=["gender"])
-        options = pd.DataFrame(
-            [
-                (
-                    q.id,
-                    it.id,
-                    opt.value,
-                    opt.band,
-                    opt.klart_positivt,
-                    opt.counts and opt.band is not None,
-                )
-                for q in questionnaires.values()
-                for it in reported_items(q)
-                for opt in answer_options(it, self.questionnaires)
-            ],
-            columns=["enkat", "item_id", "value", "band", "klart", "counted"],
-        )
-        a = a.merge(options, on=["enkat", "item_id", "value"], how="left")
-        a["counted"] = a["counted"].astype("boolean").fillna(False).astype(bool)
-        a["klart"] = a["klart"].astype("boolean").fillna(False).astype(bool)
+        a = pd.DataFrame({
+            "month": answers["month"].astype("category"),
+            "enkat": answers["enkat"].astype("category"),
+            "version": answers["version"].astype(int),
+            "insats": answers["insats"].astype("category"),
+            "item_id": answers["item_id"].astype("category"),
+            "value": answers["value"].astype("category"),
+            "n": answers["n"].astype(int),
+            "gkey": pd.Categorical(_gkeys(answers["gender"]), categories=_GKEYS),
+        }).reset_index(drop=True)
+        band, klart, counted = _bands(a, questionnaires)
+        a["band"] = band
+        a["klart"] = klart
+        a["counted"] = counted
         self.answers = a
         self._insatser = list(insatser) if insatser is not None else None
 
@@ -312,6 +307,55 @@ def text_items(questionnaires: Mapping[str, Questionnaire]) -> list[str]:
 
 def _background_items(questionnaires: Mapping[str, Questionnaire]) -> set[str]:
     return {q.background_item.id for q in questionnaires.values() if q.background_item}
+
+
+Flags = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def _category(values: Sequence[object]) -> pd.Categorical:
+    """Return the values as a Categorical, its categories sorted (None is missing)."""
+    # Four times faster than pd.Categorical(values), which checks every value as a string.
+    codes, uniques = pd.factorize(np.array(values, dtype=object), sort=True)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+
+
+def _bands(
+    answers: pd.DataFrame, questionnaires: Mapping[str, Questionnaire]
+) -> tuple[pd.Categorical, Flags, Flags]:
+    """Return each answer's band, whether it is Klart positivt and whether it counts in n.
+
+    The band is missing where the value is no option of a reported item. Looked up once per
+    distinct (enkat, item, value), not per row.
+    """
+    table: dict[tuple[object, ...], tuple[str | None, bool, bool]] = {
+        (q.id, it.id, opt.value): (
+            opt.band, opt.klart_positivt, opt.counts and opt.band is not None
+        )
+        for q in questionnaires.values()
+        for it in reported_items(q)
+        for opt in answer_options(it, questionnaires)
+    }
+    columns = [answers[c].cat for c in ("enkat", "item_id", "value")]
+    codes = [np.asarray(c.codes, dtype=np.int64) for c in columns]
+    # One number per row naming its (enkat, item, value); code -1 (a missing value) is 0.
+    key = np.zeros(len(answers), dtype=np.int64)
+    for column, code in zip(columns, codes, strict=True):
+        key = key * (len(column.categories) + 1) + code + 1
+    _, first, row_of = np.unique(key, return_index=True, return_inverse=True)
+    found = [
+        table.get(
+            tuple(c.categories[k[j]] if k[j] >= 0 else None
+                  for c, k in zip(columns, codes, strict=True)),
+            (None, False, False),
+        )
+        for j in first.tolist()
+    ]
+    bands = np.array([f[0] for f in found], dtype=object)
+    return (
+        pd.Categorical(bands[row_of]),
+        np.array([f[1] for f in found], dtype=bool)[row_of],
+        np.array([f[2] for f in found], dtype=bool)[row_of],
+    )
 
 
 def _gkeys(gender: pd.Series) -> pd.Series:
@@ -495,13 +539,14 @@ class Selection:
                 if not hidden:
                     mine = (text_rows["item_id"] == it.id) & (text_rows["enkat"] == q.id)
                     counts = text_rows.loc[mine].groupby("value")["n"].sum()
-                    # Each distinct text is masked once, then listed as often as it was given.
+                    # Each distinct text is masked and sorted once, then listed as often as it
+                    # was given (the sort is stable, so equal keys keep the order they had).
                     cleaned = [
                         (mask_personal_data(str(v).strip())[0], int(n)) for v, n in counts.items()
                     ]
-                    texts = tuple(
-                        sorted((t for t, n in cleaned if t for _ in range(n)), key=swedish_sort_key)
-                    )
+                    ordered = sorted(((t, n) for t, n in cleaned if t),
+                                     key=lambda pair: swedish_sort_key(pair[0]))
+                    texts = tuple(t for t, n in ordered for _ in range(n))
                 out.append(
                     FreeTextFigures(
                         enkat=q.id,

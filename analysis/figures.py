@@ -131,10 +131,12 @@ def build_report(
     else:
         years = sorted(set(compare_years))[-MAX_COMPARISON_YEARS:]
     earlier: dict[int, tuple[Selection, dict[tuple[str, str], tuple[GroupFigures, ...]]]] = {}
+    versions: dict[int, dict[str, list[int]]] = {}
     for year in years:
         whole = measurement_year(year)
         sel = data.select(whole.months(), insats)
         earlier[year] = (sel, sel.figures(threshold, guard, (whole.start, whole.end, insats)))
+        versions[year] = _versions(sel)
 
     questions: dict[int, list[QuestionFigures]] = {}
     for q in data.questionnaires.values():
@@ -142,7 +144,8 @@ def build_report(
             comparison = tuple(
                 fig
                 for year in years
-                for fig in _year_figures(year, q, it, *earlier[year], imported, threshold)
+                for fig in _year_figures(year, q, it, versions[year].get(q.id, []),
+                                         *earlier[year], imported, threshold)
             )
             assert it.number is not None and it.indicator is not None
             questions.setdefault(it.indicator, []).append(
@@ -224,17 +227,26 @@ def _comparison_years(
     return years[-MAX_COMPARISON_YEARS:]
 
 
+def _versions(selection: Selection) -> dict[str, list[int]]:
+    """Return the questionnaire versions with responses in the selection, per questionnaire."""
+    pairs = selection.responses[["enkat", "version"]].drop_duplicates()
+    out: dict[str, list[int]] = {}
+    for enkat, version in zip(pairs["enkat"], pairs["version"], strict=True):
+        out.setdefault(str(enkat), []).append(int(version))
+    return out
+
+
 def _year_figures(
     year: int,
     q: Questionnaire,
     item: Item,
+    versions: Sequence[int],
     selection: Selection,
     shown: Mapping[tuple[str, str], tuple[GroupFigures, ...]],
     imported: Mapping[tuple[int, str, int, str], HistoryRow],
     threshold: int,
 ) -> list[YearFigure]:
     groups = GROUPS if q.splits_by_gender else ("samtliga",)
-    versions = selection.responses.loc[selection.responses["enkat"] == q.id, "version"].unique()
     if len(versions) == 0:
         assert item.number is not None
         if any((year, q.id, item.number, g) in imported for g in groups):

@@ -64,9 +64,5 @@ def load_dataset(
         text_months=sorted(set(months)),
         insats=insats,
     )
-    return Dataset.from_counts(
-        counted.responses,
-        [*counted.answers, *counted.texts],
-        qs,
-        insatser=names,
-    )
+    answers = {name: [*column, *counted.texts[name]] for name, column in counted.answers.items()}
+    return Dataset.from_counts(counted.responses, answers, qs, insatser=names)
