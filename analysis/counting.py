@@ -454,6 +454,10 @@ class Selection:
             by_version.setdefault((enkat, int(version)), set()).add((month, insats, gkey))
         a = self.answers
         a = a[a["n"] > 0] if "n" in a.columns else a
+        # Only the answers to items that other questions depend on are looked up below.
+        conditions = {it.condition.item for q in self.data.questionnaires.values()
+                      for it in q.items if it.condition is not None}
+        a = a[a["item_id"].isin(list(conditions))]
         by_value: dict[tuple[str, str, str], set[Atom]] = {}
         cols = ["enkat", "item_id", "value", "month", "insats", "gkey"]
         for enkat, item_id, value, month, insats, gkey in (

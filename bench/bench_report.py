@@ -23,9 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
+from analysis.periods import measurement_year
 from bench.million import YEARS, answer_count, million_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +67,16 @@ def touch_newest_month(db: Path) -> None:
             "UPDATE response SET status = status WHERE id = (SELECT id FROM response "
             "WHERE status = 'complete' ORDER BY month DESC LIMIT 1)"
         )
+
+
+def period_answers(db: Path, months: Sequence[str]) -> int:
+    """Return how many answers the finished responses of the months hold."""
+    marks = ",".join("?" * len(months))
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute(
+            "SELECT count(*) FROM answer a JOIN response r ON r.id = a.response_id "
+            f"WHERE r.status IN ('complete', 'partial') AND r.month IN ({marks})", list(months),
+        ).fetchone()[0])
 
 
 def main() -> int:
@@ -113,6 +125,30 @@ def main() -> int:
         row(f"figures of one month ({YEAR}-10)", month_seconds, mib, None)
         if month_seconds > warm["seconds"] * 1.2:
             missed.append("a month costs more than the year")
+
+        # Growth with the answers of the period alone (no comparison years read): per answer,
+        # a year may cost no more than a month (what grows faster than linearly would).
+        alone_probe = [python, "-c", (
+            "import json,sys,time;"
+            "from analysis.figures import build_report;from analysis.loading import load_dataset;"
+            "from analysis.periods import measurement_year,single_month;from storage import Store;"
+            "a=sys.argv[2];p=single_month(a) if '-' in a else measurement_year(int(a));"
+            "t=time.perf_counter();s=Store(sys.argv[1]);"
+            "build_report(load_dataset(s,p.months(),compare=False),period=p,compare_years=());"
+            "print(json.dumps({'seconds':time.perf_counter()-t}))"
+        ), str(db)]
+        per_answer: dict[str, float] = {}
+        periods = ((f"{YEAR}-10", [f"{YEAR}-10"]), (str(YEAR), measurement_year(YEAR).months()))
+        for name, months in periods:
+            touch_newest_month(db)
+            seconds, mib, out = run([*alone_probe, name])
+            alone = json.loads(out)["seconds"]
+            counted = period_answers(db, months)
+            per_answer[name] = alone / counted
+            row(f"figures of {name} alone ({counted:,} answers, "
+                f"{per_answer[name] * 1e6:.1f} µs an answer)", alone, mib, None)
+        if per_answer[str(YEAR)] > per_answer[f"{YEAR}-10"] * 1.2:
+            missed.append("cost grows faster than the answers of the period")
 
         for fmt, limit in (("csv", CSV_SECONDS), ("html", HTML_SECONDS)):
             touch_newest_month(db)
