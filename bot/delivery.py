@@ -8,6 +8,14 @@ was in flight at a crash. Nothing is written to disk: the updates hold answers a
 and Telegram itself keeps them until they are confirmed. Effects stay exactly once because
 `SurveyService.handle` remembers the updates it applied.
 
+Telegram returns at most 100 updates from the offset, so an update that stays in flight (a
+send retried for long, a queue behind one chat's lock) would keep the bot from fetching
+anything beyond the 100 after it. Such an update is settled late: confirmed while still in
+flight once the fetch window is full of updates already fetched, or once it has been in
+flight for `SETTLE_AFTER_SECONDS`. It is still handled in this process, but no longer sent
+again if the process dies first: at most once in effect, and counted
+(`event=update_settled_late`).
+
 Handling goes through the Application's update processor (`PerChatOrderedProcessor`): updates
 of different chats run concurrently, one chat's in the order Telegram sent them.
 """
@@ -110,6 +118,14 @@ class TolerantBot(ExtBot[Any]):
         return tuple(updates)
 
 
+BATCH_LIMIT = 100
+"""The most updates Telegram returns for one getUpdates."""
+SETTLE_AFTER_SECONDS = 30.0
+"""An update in flight this long is confirmed anyway: no handler should take this long, and
+one that hangs must not be sent again to every later process."""
+FULL_WINDOW_SETTLE_SECONDS = 1.0
+"""With the fetch window full, an update in flight this long is confirmed so that newer ones
+can be fetched; a younger one is about to finish, as nearly every update does."""
 BUSY_POLL_SECONDS = 0.25
 """While updates are in flight a long poll would return them again at once, so new ones are
 asked for this often (or as soon as one finishes, but not more often than the gap below)."""
@@ -127,7 +143,8 @@ class Poller:
     """Long polling that confirms an update to Telegram only after it has been handled.
 
     An update is also confirmed once a handler reports it durably applied (`applied`): then
-    the next long poll need not wait for its replies to be sent.
+    the next long poll need not wait for its replies to be sent. One that stays in flight is
+    settled late (see the module's docstring) and counted in `settled_late`.
     """
 
     def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], timeout: int) -> None:
@@ -136,7 +153,9 @@ class Poller:
         self.timeout = timeout
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._applied: set[int] = set()
+        self._since: dict[int, float] = {}
         self._done: set[int] = set()
+        self.settled_late = 0
         self._highest: int | None = None
         self._stopping = asyncio.Event()
         self._progress = asyncio.Event()
@@ -210,6 +229,7 @@ class Poller:
             fresh = [u for u in updates if self._is_new(u.update_id)]
             for update in fresh:
                 self._start(update)
+            self._settle_late()
             if self._unsettled():
                 # Asking again at once would only return what is in flight: ask when one
                 # has finished or is applied (the offset can move), or after a short while.
@@ -226,6 +246,37 @@ class Poller:
                 if rest > 0 and self._unsettled():
                     await self._pause(rest)
 
+    def _settle_late(self) -> None:
+        now = asyncio.get_running_loop().time()
+        unsettled = sorted(self._unsettled())
+        if not unsettled:
+            return
+        # Every fetched update from the offset on is still held by Telegram: when they fill a
+        # batch, the next getUpdates can bring nothing new.
+        offset = unsettled[0]
+        window = sorted(u for u in (*self._inflight, *self._done) if u >= offset)
+        full = len(window) >= BATCH_LIMIT
+        # Room for half a batch: the offset must move past the first half of the window.
+        cut = window[BATCH_LIMIT // 2] if full else offset
+        late: list[int] = []
+        for uid in unsettled:
+            age = now - self._since[uid]
+            if age >= SETTLE_AFTER_SECONDS or (
+                uid < cut and age >= FULL_WINDOW_SETTLE_SECONDS
+            ):
+                late.append(uid)
+            elif uid < cut:
+                cut = uid  # younger: the offset stops here, settling beyond it frees nothing
+        if not late:
+            return
+        self._applied.update(late)
+        self.settled_late += len(late)
+        log.warning(
+            "event=update_settled_late count=%d total=%d window_full=%s",
+            len(late), self.settled_late, full,
+        )
+        self._progress.set()
+
     def _is_known(self, update_id: int) -> bool:
         if update_id in self._inflight or update_id in self._done:
             return True
@@ -241,10 +292,12 @@ class Poller:
             self._highest = uid
         task = asyncio.create_task(handle_update(self.app, update), name=f"update-{uid}")
         self._inflight[uid] = task
+        self._since[uid] = asyncio.get_running_loop().time()
         task.add_done_callback(lambda _: self._finished(uid))
 
     def _finished(self, update_id: int) -> None:
         self._inflight.pop(update_id, None)
+        self._since.pop(update_id, None)
         self._applied.discard(update_id)
         self._done.add(update_id)
         self._progress.set()

@@ -12,7 +12,6 @@ after the `retry_after` it gives, whatever the method.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import warnings
@@ -61,7 +60,7 @@ class SlidingWindow:
         self.period = period
         self._in_flight = 0
         self._finished: deque[float] = deque()
-        self._changed = asyncio.Condition()
+        self._released = asyncio.Event()
         self._turn = asyncio.Lock()
 
     async def acquire(self) -> None:
@@ -70,7 +69,7 @@ class SlidingWindow:
         Callers get their places in the order they asked (asyncio.Lock is first come, first
         served), so under load no one waits much longer than the others.
         """
-        async with self._turn, self._changed:
+        async with self._turn:
             while True:
                 now = time.monotonic()
                 while self._finished and now - self._finished[0] >= self.period:
@@ -78,16 +77,22 @@ class SlidingWindow:
                 if self._in_flight + len(self._finished) < self.limit:
                     self._in_flight += 1
                     return
-                wait = self._finished[0] + self.period - now if self._finished else None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), wait)
+                # A release only turns a call in flight into a finished one: a place comes
+                # free when the oldest finished call leaves the window, at a known time. Only
+                # with every place in flight is there a release to wait for first. (A
+                # Condition waited on with asyncio.wait_for was seen, on Python 3.11, to
+                # leave the window full for good with nothing in flight.)
+                if self._finished:
+                    await asyncio.sleep(self._finished[0] + self.period - now)
+                else:
+                    self._released.clear()
+                    await self._released.wait()
 
     async def release(self) -> None:
         """Mark the call taken by `acquire` as finished now."""
-        async with self._changed:
-            self._in_flight -= 1
-            self._finished.append(time.monotonic())
-            self._changed.notify_all()
+        self._in_flight -= 1
+        self._finished.append(time.monotonic())
+        self._released.set()
 
     def idle(self, now: float) -> bool:
         """Return True when no call is in flight or finished within the last period."""

@@ -396,6 +396,10 @@ async def on_report_callback(update: Update, context: Context) -> None:
                 if found is None:
                     raise ValueError(insats_id)
                 insats = found.name
+            # Accepted: Telegram need not keep the tap while the report is built (seconds
+            # over many answers), which would keep the poller from fetching past it. If the
+            # process dies meanwhile the coordinator gets no report and asks again.
+            context.bot_data.on_applied(update.update_id)
             await query.edit_message_text(s.BUILDING)
             try:
                 summary = await period_summary_off_loop(context, period, insats)

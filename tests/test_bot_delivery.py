@@ -8,11 +8,16 @@ rate limiter's retries ends with the step shown again without the participant do
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from bot.texts import deltagare as t
 from questionnaires.model import get
+from storage import open_store
 from tests.e2e import (
+    INSATS,
+    PROBE,
     STEP,
     BotUnderTest,
     expected_answers,
@@ -24,6 +29,11 @@ from tests.e2e import (
 )
 
 pytestmark = pytest.mark.e2e
+
+COORDINATOR = 730_009_090
+CROWD = 40
+PROBES_EACH = 3
+"""40 chats sending 3 updates each: more than the 100 updates one getUpdates returns."""
 
 CONFUSING = (t.STALE_BUTTON, t.WRITTEN_BEFORE_QUESTION, t.REPEATED_TEXT, t.ERROR, t.NOT_SAVED)
 
@@ -202,3 +212,51 @@ def test_a_token_telegram_stops_accepting_stops_the_bot_instead_of_leaving_it_de
     bot.proc.wait(STEP)
     assert "event=polling_ended error=InvalidToken" in bot.log
     assert "Traceback" not in bot.log
+
+
+def crowd_is_answered(bot: BotUnderTest, first_id: int) -> None:
+    """Let 40 other chats send 120 updates in all and wait until every one is answered."""
+    crowd = [bot.phone(first_id + i, f"Deltagare{i}") for i in range(CROWD)]
+    for _ in range(PROBES_EACH):
+        for phone in crowd:
+            phone.send(PROBE)
+    for phone in crowd:
+        for _ in range(PROBES_EACH):
+            phone.wait_for(lambda m: m.text.startswith(t.PRIVACY), STEP)
+
+
+def test_a_report_being_built_keeps_nobody_else_waiting(bot: BotUnderTest) -> None:
+    with closing(open_store(bot.db_path)) as store:
+        store.add_user(COORDINATOR, "coordinator")
+    bot.start()
+    cora = bot.phone(COORDINATOR, "Cornelia")
+    cora.send("/rapport")
+    periods = cora.wait_for_text("Vilken period")
+    cora.tap(periods.buttons[1][0])  # förra månaden
+    cora.wait_for_text("Alla insatser eller en")
+    # The report's first word ("Jag tar fram rapporten …") is held: the tap that asked for
+    # the report stays in flight, as it does while a report over many answers is built.
+    bot.api.hold("editMessageText")
+    cora.tap(INSATS)
+    bot.api.wait_held("editMessageText")
+
+    crowd_is_answered(bot, 730_009_100)
+    # Confirmed when the report was accepted, not only once the window was full.
+    assert "event=update_settled_late" not in bot.log
+    bot.api.release("editMessageText")
+    cora.wait_for_text("Inga svar under", timeout=60)
+
+
+def test_an_update_that_hangs_keeps_nobody_else_waiting(bot: BotUnderTest) -> None:
+    bot.start()
+    # The bot's leaving of a group is held: that update stays in flight, unfinished.
+    bot.api.hold("leaveChat")
+    group = bot.api.group(-730_009_200, "Laget")
+    group.send("Hej allihop")
+    bot.api.wait_held("leaveChat")
+
+    crowd_is_answered(bot, 730_009_300)
+    bot.wait_for_log("event=update_settled_late")
+    bot.api.release("leaveChat")
+    bot.api.wait_for_call("leaveChat", lambda c: c.ok)
+    bot.api.wait_confirmed()
