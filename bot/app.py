@@ -39,7 +39,15 @@ from telegram.request import HTTPXRequest
 
 from bot import participant, reports, staff
 from bot.config import WEBHOOK_PATH, Settings
-from bot.context import CONTEXT_TYPES, BotApplication, BotData, Context, Deps, deps
+from bot.context import (
+    CONTEXT_TYPES,
+    BotApplication,
+    BotData,
+    Context,
+    Deps,
+    close_key_thread,
+    deps,
+)
 from bot.delivery import Poller, TolerantBot
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
@@ -364,6 +372,7 @@ async def post_init(app: BotApplication) -> None:
 async def post_shutdown(app: BotApplication) -> None:
     """Close the database cleanly (the WAL is folded into the file)."""
     reports.close_report_pool(app)
+    close_key_thread(app.bot_data)
     d: Deps = app.bot_data.deps
     d.service.store.close()
     log.info("event=stopped")

@@ -8,12 +8,13 @@ staff and report handlers all import from here, never from each other.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,8 @@ class BotData:
         self.split_until: dict[int, float] = {}
         """Chats that just sent a paste Telegram split in parts: until when the rest may come.
         An entry lives a few seconds; expired ones are swept whenever one is added."""
+        self.key_thread: ThreadPoolExecutor | None = None
+        """The thread chat keys are derived in (`prepare_chat_key`), once one was needed."""
 
     def setup(self, deps: Deps) -> None:
         """Store the handlers' dependencies."""
@@ -95,6 +98,33 @@ BotApplication = Application[
 def deps(context: Context) -> Deps:
     """Return the handlers' dependencies stored at start-up."""
     return context.bot_data.deps
+
+
+async def prepare_chat_key(context: Context, chat_id: int) -> None:
+    """Have the chat's storage key cached, derived in a thread of its own if it is not.
+
+    The key is scrypt (about 36 ms of CPU, once per survey: it is forgotten when the survey
+    ends). Derived in the event loop it would hold up every other chat for that long; in a
+    thread the loop goes on (scrypt lets go of the GIL) and a second core can do the work.
+    One thread: at most one derivation's 16 MiB at a time. Returns once the key is cached.
+    """
+    store = deps(context).service.store
+    if store.has_chat_key(chat_id):
+        return
+    bot_data = context.bot_data
+    if bot_data.key_thread is None:
+        bot_data.key_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-key")
+    key = await asyncio.get_running_loop().run_in_executor(
+        bot_data.key_thread, store.derive_chat_key, chat_id
+    )
+    store.remember_chat_key(chat_id, key)
+
+
+def close_key_thread(bot_data: BotData) -> None:
+    """Stop the chat-key thread, if one was started."""
+    if bot_data.key_thread is not None:
+        bot_data.key_thread.shutdown(wait=True, cancel_futures=True)
+        bot_data.key_thread = None
 
 
 _TAG_KEY = secrets.token_bytes(32)

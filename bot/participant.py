@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
-from bot.context import Context, answer_query, deps, tag
+from bot.context import Context, answer_query, deps, prepare_chat_key, tag
 from bot.roles import role_help, staff_welcome
 from bot.survey import Step
 from bot.texts import deltagare as t
@@ -392,6 +392,7 @@ async def drive(update: Update, context: Context, event: f.Event) -> None:
     """Step the chat's journey with `event`, store what it says, render what it shows."""
     chat = update.effective_chat
     assert chat is not None
+    await prepare_chat_key(context, chat.id)
     await render(update, context, chat.id, _stepped(update, context, chat.id, event))
 
 
@@ -406,6 +407,7 @@ async def show_current_step(context: Context, chat_id: int) -> None:
     if chat_id in bot_data.owed_thanks:
         await context.bot.send_message(chat_id, t.note_text(f.Note.THANKS))
         bot_data.owed_thanks.discard(chat_id)
+    await prepare_chat_key(context, chat_id)
     state = deps(context).service.load_flow(chat_id)
     if state is not None and state.shown is None:
         after, effects = f.reshow(state)
@@ -436,6 +438,7 @@ async def on_start(update: Update, context: Context) -> None:
     if token is None:
         await drive(update, context, f.Restart())
         return
+    await prepare_chat_key(context, chat.id)
     step = deps(context).service.open_with_link(chat.id, token, update_id=update.update_id)
     log.info("event=link_opened chat=%s result=%s", tag(chat.id), _opened(step))
     _applied(update, context, step)
@@ -456,6 +459,7 @@ async def on_callback(update: Update, context: Context) -> None:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     tapped = query.message.message_id if query.message else None
+    await prepare_chat_key(context, chat.id)
     step = _stepped(update, context, chat.id, parse_callback(query.data or "", tapped))
     # Callback queries must be answered, or the phone shows a spinner on the button. The
     # answer goes out while the step is rendered: one round trip less per tap. A tap on an
@@ -501,6 +505,7 @@ async def on_text(update: Update, context: Context) -> None:
     if _is_continuation(context, message):
         log.info("event=split_text_continuation_dropped chat=%s", tag(chat.id))
         return
+    await prepare_chat_key(context, chat.id)
     step = deps(context).service.handle(chat.id, parse_text(message),
                                         update_id=update.update_id)
     if any(isinstance(e, f.StoreAnswer) for e in step.effects):

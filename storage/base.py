@@ -185,15 +185,32 @@ class StoreBase:
         if cached is not None:
             self._keys.move_to_end(chat_id)
             return cached
+        key = self.derive_chat_key(chat_id)
+        self.remember_chat_key(chat_id, key)
+        return key
+
+    def has_chat_key(self, chat_id: ChatRef) -> bool:
+        """Return True when the chat's key is cached (`chat_key` then costs nothing)."""
+        return chat_id in self._keys
+
+    def derive_chat_key(self, chat_id: ChatRef) -> str:
+        """Return the chat's key, derived afresh and not cached (see `chat_key`).
+
+        Touches nothing of the store but its secret, so it may run in another thread: scrypt
+        lets go of the GIL for its ~36 ms, and an event loop need not wait for it.
+        """
         channel = "telegram" if isinstance(chat_id, int) else "web"
-        key = hashlib.scrypt(
+        return hashlib.scrypt(
             f"{channel}:{chat_id}".encode(), salt=self._secret,
             n=KDF_N, r=KDF_R, p=1, maxmem=4 * 128 * KDF_N * KDF_R, dklen=32,
         ).hex()
+
+    def remember_chat_key(self, chat_id: ChatRef, key: str) -> None:
+        """Cache a key `derive_chat_key` returned for this chat (the oldest goes when full)."""
         self._keys[chat_id] = key
+        self._keys.move_to_end(chat_id)
         if len(self._keys) > KEY_CACHE_SIZE:
             self._keys.popitem(last=False)
-        return key
 
     def keyed_hash(self, text: str) -> str:
         """Return the HMAC-SHA256 of `text` under the installation secret (hex).
