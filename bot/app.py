@@ -267,7 +267,7 @@ OWED_STEPS_SECONDS = 3
 async def owed_steps_job(context: Context) -> None:
     """Show again every owed step (and owed thanks), each under its chat's lock."""
     bot_data = context.bot_data
-    owed = sorted(bot_data.owed_steps | bot_data.owed_thanks)
+    owed = sorted(bot_data.owed_steps | bot_data.owed_thanks.keys())
     if not owed:
         return
     processor = context.application.update_processor
@@ -283,7 +283,7 @@ async def owed_steps_job(context: Context) -> None:
             break  # sending does not work yet: every chat stays owed for the next run
         except Forbidden:
             bot_data.owed_steps.discard(chat_id)  # blocked the bot: nothing can be shown
-            bot_data.owed_thanks.discard(chat_id)
+            bot_data.owed_thanks.pop(chat_id, None)
         except Exception as exc:
             log.error("event=show_again_failed error=%s", type(exc).__name__)
         else:

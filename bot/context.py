@@ -55,8 +55,9 @@ class BotData:
         self.on_applied: Callable[[int], None] = _nothing
         """Told the id of an update whose step is committed and recoverable without it (the
         poller may confirm it to Telegram before its replies are sent)."""
-        self.owed_thanks: set[int] = set()
-        """Chats whose survey was submitted but whose thanks could not be sent yet."""
+        self.owed_thanks: dict[int, int | None] = {}
+        """Chats whose survey was submitted but whose thanks could not be sent yet, each with
+        the update that submitted it (its note in the store goes once the thanks is sent)."""
         self.split_until: dict[int, float] = {}
         """Chats that just sent a paste Telegram split in parts: until when the rest may come.
         An entry lives a few seconds; expired ones are swept whenever one is added."""

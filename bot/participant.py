@@ -334,13 +334,16 @@ async def _edit_into_step(context: Context, chat_id: int, state: FlowState,
 
 async def _say_owing_thanks(update: Update | None, context: Context, chat_id: int,
                             notes: list[f.Note]) -> None:
+    submitted_by = update.update_id if update is not None else None
     try:
         await say(update, context, chat_id, notes)
     except Exception:
         if f.Note.THANKS in notes:
             # Submitted and stored: the thanks is sent as soon as sending works again.
-            context.bot_data.owed_thanks.add(chat_id)
+            context.bot_data.owed_thanks[chat_id] = submitted_by
         raise
+    if f.Note.THANKS in notes:
+        deps(context).service.thanked(submitted_by)
 
 
 def _mark_shown(context: Context, chat_id: int, state: FlowState, msg: Message) -> FlowState:
@@ -406,7 +409,7 @@ async def show_current_step(context: Context, chat_id: int) -> None:
     bot_data = context.bot_data
     if chat_id in bot_data.owed_thanks:
         await context.bot.send_message(chat_id, t.note_text(f.Note.THANKS))
-        bot_data.owed_thanks.discard(chat_id)
+        deps(context).service.thanked(bot_data.owed_thanks.pop(chat_id))
     await prepare_chat_key(context, chat_id)
     state = deps(context).service.load_flow(chat_id)
     if state is not None and state.shown is None:

@@ -9,6 +9,7 @@ transition itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 from questionnaires import flow
 from questionnaires.flow import Effect, Event, FlowState
 from questionnaires.model import QuestionnaireError, get
-from storage import Channel, ChatRef, LinkCheck, LinkTaken, Session, Store
+from storage import Channel, ChatRef, LinkCheck, LinkTaken, Session, Store, WriteFailed
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ class SurveyService:
                 return Step(before, before, ())
             again, shows = flow.reshow(before)
             return Step(before, again, shows)
+        if before is None and update_id is not None and self.store.thanks_owed_for(update_id):
+            # Submitted by this very update, and stopped before its thanks went out.
+            again, thanks = flow.thank_again(event)
+            return Step(None, again, thanks)
         if update_id is not None:
             applied.append(update_id)
         after, effects = flow.step(before, event)
@@ -135,7 +140,7 @@ class SurveyService:
                                          channel=channel, stage=flow.Stage.GREETING.value)
             elif isinstance(effect, flow.EndSession):
                 if effect.reason is flow.EndReason.SUBMITTED:
-                    self.store.finish_session(chat_id, today=today)
+                    self.store.finish_session(chat_id, today=today, update_id=update_id)
                 else:
                     self.store.discard_session(chat_id)
         if after is not None and after.stage is not flow.Stage.ENDED and after != before:
@@ -164,6 +169,16 @@ class SurveyService:
             # Used up a moment ago by another chat or process: said as any used link is.
             used = flow.OpenLink(problem="used", q=q, same_link=False)
             return self.handle(chat_id, used, channel=channel, today=today)
+
+    def thanked(self, update_id: int | None) -> None:
+        """Note that the thanks for the survey `update_id` submitted has been sent.
+
+        A note that cannot be removed now (the disk is full) is harmless: at worst the same
+        update, delivered again, is thanked twice, and old notes are dropped as new ones come.
+        """
+        if update_id is not None:
+            with contextlib.suppress(WriteFailed):
+                self.store.thanks_sent(update_id)
 
     def mark_shown(self, chat_id: ChatRef, state: FlowState, *, at: int | None,
                    message_id: int | None = None) -> FlowState:

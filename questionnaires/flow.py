@@ -570,6 +570,19 @@ def reshow(state: FlowState) -> Result:
     return _show(state)
 
 
+def thank_again(event: Event) -> Result:
+    """Return the effects for an event that already submitted its survey, its thanks unsent.
+
+    For a front end that was stopped between the submission and its thanks and is handed the
+    same event again (Telegram delivers an unconfirmed update again after a restart): the
+    thanks, as at the submission, and the overview's buttons go. Any other event is stepped
+    as without a survey.
+    """
+    if isinstance(event, Submit):
+        return None, (Say(Note.THANKS), Retire(event.message_id))
+    return step(None, event)
+
+
 def _stale(state: FlowState, tapped: int | None) -> Result:
     shown = state.shown
     if tapped is not None and shown is not None and shown.message_id is not None:

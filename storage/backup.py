@@ -105,6 +105,8 @@ def remove_unfinished(conn: sqlite3.Connection) -> int:
             conn.execute("DELETE FROM response WHERE status = 'in_progress'")
         if "reminder" in tables:
             conn.execute("DELETE FROM reminder")
+        if "thanks_owed" in tables:
+            conn.execute("DELETE FROM thanks_owed")
     return int(count)
 
 

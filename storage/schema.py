@@ -15,6 +15,8 @@ Anonymity is built into the tables:
 - `released_cell` (the release ledger, `analysis.ledger`) holds the counts of every table cell
   ever released to anyone — scope, question, group, counts — and nothing about who answered.
 See docs/anonymitet.md for the whole threat model.
+- `thanks_owed` holds only the numbers of Telegram updates that submitted a survey whose
+  thanks has not been sent yet.
 - `audit_log` records what staff did (roles, invites, insatser, link counts, reports, gallring,
   restores), by whom and when; nothing a participant does is ever written there.
 """
@@ -287,6 +289,14 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX audit_log_at ON audit_log (at);
+    """,
+    # 10: the Telegram update that submitted a survey, until its thanks has been sent, so that
+    # a crash between the two still ends with the thanks when Telegram delivers the update
+    # again. Only the update's number: no chat, no time, no response.
+    """
+    CREATE TABLE thanks_owed (
+        update_id INTEGER PRIMARY KEY
+    );
     """,
 )
 

@@ -47,6 +47,8 @@ from storage.records import (
 
 NONCE_BYTES = 12
 RESPONSE_ID_BYTES = 16
+THANKS_WINDOW = 10_000
+"""How many updates back a submission's owed thanks is kept (Telegram keeps an update a day)."""
 
 
 class SessionsPart(StoreBase):
@@ -240,12 +242,26 @@ class SessionsPart(StoreBase):
 
     # -- ending ------------------------------------------------------------------------------
 
-    def finish_session(self, chat_id: ChatRef, *, today: date | None = None) -> bool:
+    def finish_session(self, chat_id: ChatRef, *, today: date | None = None,
+                       update_id: int | None = None) -> bool:
         """Submit the chat's survey: a complete response under a fresh id; the session goes.
 
+        With the `update_id` of the Telegram update that submitted it, that update is noted as
+        owed its thanks (`thanks_owed_for`) in the same transaction, until `thanks_sent`.
         Returns False when the chat had no unfinished survey (already submitted).
         """
-        return self._end_for_chat(chat_id, "complete", today or today_utc())
+        return self._end_for_chat(chat_id, "complete", today or today_utc(), update_id)
+
+    def thanks_owed_for(self, update_id: int) -> bool:
+        """Return True when this update submitted a survey and its thanks was never sent."""
+        return self.db.execute(
+            "SELECT 1 FROM thanks_owed WHERE update_id = ?", [update_id]
+        ).fetchone() is not None
+
+    def thanks_sent(self, update_id: int) -> None:
+        """Forget that this update is owed its thanks (it has been sent)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM thanks_owed WHERE update_id = ?", [update_id])
 
     def discard_session(self, chat_id: ChatRef) -> bool:
         """Delete the chat's unfinished answers (/radera); the link can be used again.
@@ -254,12 +270,23 @@ class SessionsPart(StoreBase):
         """
         return self._end_for_chat(chat_id, None, today_utc())
 
-    def _end_for_chat(self, chat_id: ChatRef, status: str | None, today: date) -> bool:
+    def _end_for_chat(self, chat_id: ChatRef, status: str | None, today: date,
+                      update_id: int | None = None) -> bool:
         with self.transaction():
             row = self._find(chat_id)
             if row is None:
                 return False
             self._end_session(row, status, today)
+            if update_id is not None:
+                # Telegram numbers updates in order: a note this far behind belongs to an
+                # update Telegram no longer delivers, whose thanks can never be sent.
+                self.db.execute(
+                    "DELETE FROM thanks_owed WHERE update_id < ? OR update_id > ?",
+                    [update_id - THANKS_WINDOW, update_id],
+                )
+                self.db.execute(
+                    "INSERT OR IGNORE INTO thanks_owed (update_id) VALUES (?)", [update_id]
+                )
         self.forget_chat_key(chat_id)
         self.checkpoint()
         return True

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from bot.survey import SurveyService
+from questionnaires import flow
 from storage import Store, hash_token, scrub_unfinished
 from storage.schema import MIGRATIONS, statements
+from storage.sessions import THANKS_WINDOW
 from tests.journey import Journey
 
 pytestmark = pytest.mark.storage
@@ -199,3 +201,50 @@ def test_an_unfinished_survey_from_before_the_upgrade_is_kept_and_found(db_path:
     assert store.finish_session(CHAT)
     assert store.db["response"].count == 1
     store.close()
+
+
+def _submitted(store: Store, chat: int, update_id: int) -> SurveyService:
+    """Walk one avslut survey to its overview and submit it with Telegram update `update_id`."""
+    service = SurveyService(store)
+    person = Journey(service, chat)
+    person.open(_link(store))
+    person.begin()
+    while person.item is not None:
+        person.answer(None)
+    step = service.handle(chat, flow.Submit(message_id=77), update_id=update_id)
+    assert flow.Say(flow.Note.THANKS) in step.effects
+    return service
+
+
+def test_a_submission_owes_its_thanks_by_update_number_only_until_thanked(
+    store: Store, tmp_path: Path
+) -> None:
+    service = _submitted(store, CHAT, update_id=900_001)
+    # The same update delivered again after a crash: thanked, not told "already sent in".
+    again = service.handle(CHAT, flow.Submit(message_id=77), update_id=900_001)
+    assert again.effects == (flow.Say(flow.Note.THANKS), flow.Retire(77))
+    # Another tap on the old overview is not the submission: no thanks for it.
+    other = service.handle(CHAT, flow.Submit(message_id=77), update_id=900_002)
+    assert flow.Say(flow.Note.BUTTON_OF_ENDED_SURVEY) in other.effects
+    # The note holds the update's number and nothing else: no chat, key, day or response.
+    assert store.db.execute("SELECT * FROM thanks_owed").fetchall() == [(900_001,)]
+    copy = tmp_path / "backup.db"
+    with closing(sqlite3.connect(copy)) as dst:
+        store.db.conn.backup(dst)
+    scrub_unfinished(copy)
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("SELECT count(*) FROM thanks_owed").fetchone() == (0,)
+    service.thanked(900_001)
+    assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone() == (0,)
+    after = service.handle(CHAT, flow.Submit(message_id=77), update_id=900_001)
+    assert flow.Say(flow.Note.BUTTON_OF_ENDED_SURVEY) in after.effects
+
+
+def test_a_thanks_never_sent_is_forgotten_once_telegram_is_far_past_its_update(
+    store: Store,
+) -> None:
+    _submitted(store, CHAT, update_id=1_000)
+    _submitted(store, CHAT + 1, update_id=1_000 + THANKS_WINDOW + 1)
+    assert store.db.execute("SELECT update_id FROM thanks_owed").fetchall() == [
+        (1_000 + THANKS_WINDOW + 1,)
+    ]

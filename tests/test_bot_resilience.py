@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from bot.texts import deltagare as t
+from storage import open_store
 from tests.e2e import (
     BotUnderTest,
     expect_no_reply,
@@ -238,3 +241,31 @@ def test_thanks_comes_before_the_overview_loses_its_buttons(bot: BotUnderTest) -
     (strip,) = [c for c in bot.api.calls_of("editMessageReplyMarkup")
                 if c.params.get("message_id") == shown.message_id]
     assert thanks.time < strip.time
+
+
+def test_killed_between_submitting_and_the_thanks_the_thanks_comes_after_the_restart(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    tove = bot.phone(730_004_009, "Tove")
+    open_survey(tove, bot.link())
+    walk(tove, AVSLUT)
+    shown = tove.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
+    # The submission is committed; the thanks is on its way when the process dies.
+    bot.api.hold("sendMessage")
+    tove.tap(t.BUTTON_SUBMIT, shown)
+    bot.api.wait_held("sendMessage")
+    bot.kill()
+    bot.api.release("sendMessage")
+    assert len(bot.responses()) == 1
+
+    # Telegram delivers the unconfirmed tap again: the bot thanks without being asked.
+    bot.start()
+    tove.wait_for_text(t.THANKS)
+    tove.wait_for(lambda m: m.message_id == shown.message_id and not m.buttons)
+    assert t.BUTTON_OF_ENDED_SURVEY not in [m.text for m in tove.messages]
+    assert len(bot.responses()) == 1
+    bot.api.wait_confirmed()
+    # Thanked, the note of the owed thanks is gone.
+    with closing(open_store(bot.db_path)) as store:
+        assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone()[0] == 0
