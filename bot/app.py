@@ -51,7 +51,7 @@ from bot.context import (
 from bot.delivery import Poller, TolerantBot
 from bot.ratelimit import TelegramRateLimiter
 from bot.survey import SurveyService
-from bot.texts import deltagare
+from bot.texts import deltagare, logg
 from storage import Store, WriteFailed
 from storage.audit import SCHEDULED
 from storage.retention import RULE_SETTING, cutoff_month
@@ -328,9 +328,11 @@ async def gallring_job(context: Context) -> None:
     before = cutoff_month(years)
     rule = RULE_SETTING.format(years=years)
     # A run with nothing to delete leaves no protocol line: only real gallring is recorded.
-    if store.gallra(before, rule=rule, actor=SCHEDULED, dry_run=True).total == 0:
+    protocol = logg.gallring_protocol
+    if store.gallra(before, rule=rule, actor=SCHEDULED, protocol=protocol, dry_run=True
+                    ).total == 0:
         return
-    result = store.gallra(before, rule=rule, actor=SCHEDULED)
+    result = store.gallra(before, rule=rule, actor=SCHEDULED, protocol=protocol)
     log.info("event=gallring responses=%d", result.total)
 
 

@@ -34,6 +34,7 @@ from analysis.periods import (
 from bot.config import Settings
 from bot.context import BotApplication, BotData, Context, Deps, answer_query, deps
 from bot.roles import require_role
+from bot.texts import logg
 from bot.texts import samordnare as s
 from storage import Store
 from storage.audit import SCHEDULED
@@ -284,7 +285,8 @@ async def deliver_due(context: Context, now: datetime | None = None) -> int:
         store.mark_report_sent(user_id, month)
         sent += 1
     if sent:
-        store.log_action(SCHEDULED, "sammanfattning_skickad", f"{month} till {sent} mottagare")
+        store.log_action(SCHEDULED, "sammanfattning_skickad",
+                         logg.SUMMARY_SENT.format(month=month, sent=sent))
     log.info("event=monthly_summary month=%s sent=%d", month, sent)
     return sent
 
@@ -411,7 +413,7 @@ async def on_report_callback(update: Update, context: Context) -> None:
             assert update.effective_user is not None
             d.service.store.log_action(
                 update.effective_user.id, "rapport_skickad",
-                f"{period.label}, {insats or 'alla insatser'}, till 1 mottagare",
+                logg.REPORT_SENT.format(period=period.label, insats=insats or logg.ALL_INSATSER),
             )
             log.info("event=report_on_demand")
             return

@@ -24,7 +24,7 @@ from bot.config import deep_link, survey_link
 from bot.context import Context, answer_query, deps
 from bot.qr import qr_png
 from bot.roles import RANK, require_role
-from bot.texts import deltagare, samordnare
+from bot.texts import deltagare, logg, samordnare
 from bot.texts import personal as p
 from storage import StorageError
 
@@ -83,7 +83,7 @@ async def redeem_invite(update: Update, context: Context, token: str) -> None:
         return
     if role in ("coordinator", "admin"):
         store.subscribe(user.id)
-    store.log_action(user.id, "inbjudan_anvand", f"fick rollen {role}")
+    store.log_action(user.id, "inbjudan_anvand", logg.INVITE_USED.format(role=role))
     log.info("event=invite_redeemed role=%s", role)
     try:
         await context.bot.set_my_commands(
@@ -184,7 +184,8 @@ async def on_staff_callback(update: Update, context: Context) -> None:
         if kind == "B" and len(parts) == 2 and parts[1] in RANK:
             token = store.create_invite(parts[1])
             assert update.effective_user is not None
-            store.log_action(update.effective_user.id, "inbjudan_skapad", f"roll {parts[1]}")
+            store.log_action(update.effective_user.id, "inbjudan_skapad",
+                             logg.INVITE_CREATED.format(role=parts[1]))
             url = deep_link(context.bot.username, token)
             await query.edit_message_text(
                 p.INVITE_CREATED.format(role=p.ROLE_NAMES[parts[1]], url=url)
@@ -208,7 +209,8 @@ async def _send_link(update: Update, context: Context, insats: str,
     )[0]
     assert update.effective_user is not None
     d.service.store.log_action(
-        update.effective_user.id, "lankar_skapade", f"1 länk, {insats}, {enkat}"
+        update.effective_user.id, "lankar_skapade",
+        logg.ONE_LINK_CREATED.format(insats=insats, enkat=enkat),
     )
     url = survey_link(d.settings, context.bot.username, token)
     expires = (now + timedelta(days=d.settings.link_valid_days)).date().isoformat()

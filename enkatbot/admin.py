@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.config import Settings, survey_link
 from bot.qr import write_qr
+from bot.texts import logg
 from enkatbot import texts
 from enkatbot.common import CliError, open_db, settings
 from questionnaires.model import QUESTIONNAIRE_IDS, get
@@ -76,7 +77,8 @@ def cmd_link_create(args: argparse.Namespace) -> int:
         uses=args.anvandningar,
     )
     store.log_action(
-        COMMAND_LINE, "lankar_skapade", f"{len(tokens)} länkar, {args.insats}, {args.enkat}"
+        COMMAND_LINE, "lankar_skapade", logg.LINKS_CREATED.format(
+            count=len(tokens), insats=args.insats, enkat=args.enkat)
     )
     width = len(str(len(tokens)))
     for n, token in enumerate(tokens, 1):
@@ -95,7 +97,7 @@ def cmd_link_withdraw(args: argparse.Namespace) -> int:
     store = open_db(args)
     if not store.withdraw_link(token):
         raise CliError(texts.UNKNOWN_LINK)
-    store.log_action(COMMAND_LINE, "lank_aterkallad", "1 länk")
+    store.log_action(COMMAND_LINE, "lank_aterkallad", logg.LINK_WITHDRAWN)
     print(texts.LINK_WITHDRAWN)
     return 0
 
@@ -104,7 +106,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     """Give a Telegram user a role."""
     store = open_db(args, create=True)
     store.add_user(args.telegram_id, args.roll)
-    store.log_action(COMMAND_LINE, "roll_given", f"{args.telegram_id} fick rollen {args.roll}")
+    store.log_action(COMMAND_LINE, "roll_given", logg.ROLE_GIVEN.format(
+        telegram_id=args.telegram_id, role=args.roll))
     print(texts.ROLE_GIVEN.format(telegram_id=args.telegram_id, role=args.roll))
     return 0
 
@@ -121,7 +124,8 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
     store = open_db(args)
     if not store.remove_user(args.telegram_id):
         raise CliError(texts.NO_ROLE.format(telegram_id=args.telegram_id))
-    store.log_action(COMMAND_LINE, "roll_borttagen", f"{args.telegram_id} har ingen roll")
+    store.log_action(COMMAND_LINE, "roll_borttagen", logg.ROLE_REMOVED.format(
+        telegram_id=args.telegram_id))
     print(texts.ROLE_REMOVED.format(telegram_id=args.telegram_id))
     return 0
 

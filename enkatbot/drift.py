@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.texts import logg
 from enkatbot import texts as t
 from enkatbot.common import CliError, open_db, settings
 from storage import Store
@@ -39,7 +40,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     aside = restore_database(source, current.db_path)
     store = Store(current.db_path)
     try:
-        store.log_action(COMMAND_LINE, "aterstallning", f"från en kopia ({source.name})")
+        store.log_action(COMMAND_LINE, "aterstallning", logg.RESTORED.format(source=source.name))
     finally:
         store.close()
     print(t.RESTORE_DONE.format(target=current.db_path, source=source))
@@ -69,7 +70,8 @@ def run_gallring(
     else:
         return None
     return store.gallra(
-        month, rule=rule, actor=actor, dry_run=dry_run, include_history=include_history
+        month, rule=rule, actor=actor, protocol=logg.gallring_protocol, dry_run=dry_run,
+        include_history=include_history,
     )
 
 
@@ -87,7 +89,7 @@ def cmd_gallra(args: argparse.Namespace) -> int:
     if result is None:
         raise CliError(t.GALLRA_NO_RULE)
     template = t.GALLRA_DRY if result.dry_run else t.GALLRA_DONE
-    print(template.format(line=result.protocol()))
+    print(template.format(line=logg.gallring_protocol(result)))
     return 0
 
 

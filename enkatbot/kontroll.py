@@ -46,9 +46,11 @@ class CheckFailed(CliError):
 def mask_token(token: str | None) -> str:
     """Return the token with its secret part hidden: the bot's id stays, the rest is dots."""
     if not token:
-        return "(inte satt)"
+        return t.TOKEN_NOT_SET
     bot_id, _, secret = token.partition(":")
-    return f"{bot_id}:{'•' * 8} ({len(secret)} tecken dolda)" if secret else "•" * 8
+    if not secret:
+        return "•" * 8
+    return t.TOKEN_MASKED.format(bot_id=bot_id, dots="•" * 8, hidden=len(secret))
 
 
 def check_token_format(current: Settings) -> str:

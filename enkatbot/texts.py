@@ -21,6 +21,11 @@ UNKNOWN_LINK = "Den länken finns inte."
 ROLE_GIVEN = "Användare {telegram_id} har nu rollen {role}."
 NO_ROLE = "Användare {telegram_id} har ingen roll."
 ROLE_REMOVED = "Användare {telegram_id} har inte längre någon roll."
+
+# -- kontroll: the token, masked
+TOKEN_NOT_SET = "(inte satt)"
+TOKEN_MASKED = "{bot_id}:{dots} ({hidden} tecken dolda)"
+
 UNKNOWN_ENKAT = "Okänd enkät {enkat!r}. Giltiga: {valid}."
 NEED_USERNAME = (
     "Ange botens användarnamn i TELEGRAM_BOT_USERNAME, eller TELEGRAM_BOT_TOKEN "

@@ -9,7 +9,7 @@ Aggregates imported as history (`historik`) are kept unless asked for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,22 +38,6 @@ class GallringResult:
     def total(self) -> int:
         """Return the number of responses deleted."""
         return sum(self.counts.values())
-
-    def protocol(self) -> str:
-        """Return the gallringsprotokoll line: rule, counts per questionnaire and month."""
-        parts = [f"regel: {self.rule}", f"svar från månader före {self.before}"]
-        if self.counts:
-            per = "; ".join(f"{enkat} {month}: {n}" for (enkat, month), n in
-                            sorted(self.counts.items()))
-            parts.append(f"{self.total} svar raderade ({per})")
-        else:
-            parts.append("inga svar att radera")
-        if self.history_years:
-            parts.append("historik raderad för mätåren " +
-                         ", ".join(str(y) for y in self.history_years))
-        else:
-            parts.append("historik behållen")
-        return ", ".join(parts)
 
 
 def cutoff_month(years: int, today: date | None = None) -> str:
@@ -90,13 +74,15 @@ class RetentionPart(AuditPart):
         *,
         rule: str,
         actor: Actor,
+        protocol: Callable[[GallringResult], str],
         dry_run: bool = False,
         include_history: bool = False,
     ) -> GallringResult:
         """Delete the finished responses from months before `before`; return what went.
 
         With `dry_run` nothing changes and nothing is logged. Otherwise the deletion is
-        followed by a checkpoint and VACUUM, and a gallringsprotokoll line is logged.
+        followed by a checkpoint and VACUUM, and the gallringsprotokoll line `protocol`
+        words is logged in the same transaction.
         """
         before = check_month(before)
         counts = {
@@ -120,7 +106,7 @@ class RetentionPart(AuditPart):
             self.db.execute(f"DELETE FROM response WHERE month < ? AND {FINISHED}", [before])
             for year in years:
                 self.db.execute("DELETE FROM historik WHERE ar = ?", [year])
-            self.log_action(actor, "gallring", result.protocol())
+            self.log_action(actor, "gallring", protocol(result))
         if counts or years:
             self.checkpoint()
             self.db.execute("VACUUM")
