@@ -144,6 +144,7 @@ class Crowd:
         self.false_saved: list[str] = []
         self.transcripts: list[str] = []
         self.told_already_sent = 0
+        self.thanked_then_told = 0
         self.t0 = time.time()
         self.saved_claims: list[tuple[Person, str]] = []
         self._lock = threading.Lock()
@@ -201,9 +202,13 @@ class Crowd:
             self._finish(person)
             return
         if msgs and person.tapped_submit and msgs[-1].text == t.BUTTON_OF_ENDED_SURVEY:
-            # Killed between the submission and its thanks: the tap sent again is told the
-            # survey is already sent in. True, and the end, but not the thanks: counted apart.
-            self.told_already_sent += 1
+            # Skicka in tapped again after a kill: the tap sent again is told the survey is
+            # already sent in. True, and the end; counted apart whether or not the thanks
+            # (sent when Telegram delivered the submitting tap again) came too.
+            if any(t.THANKS.split("\n")[0] in m.text for m in msgs):
+                self.thanked_then_told += 1
+            else:
+                self.told_already_sent += 1
             self._finish(person)
             return
         screen = next((m for m in reversed(msgs) if m.buttons), None)
@@ -474,8 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {len(crowd.everyone)} participants ({AT_A_TIME} at a time), "
           f"{len(crowd.done)} submitted, {unfinished} unfinished at the end, {took:.0f} s")
     print(f"faults: {faults.kills} SIGKILLs, then " + ", ".join(faults.phases[1:]))
-    print(f"{crowd.told_already_sent} killed between submitting and the thanks were told "
-          "'redan inskickad' when they tapped Skicka in again")
+    print(f"{crowd.told_already_sent} tapped Skicka in again after a kill and were told "
+          "'redan inskickad' without ever seeing the thanks; "
+          f"{crowd.thanked_then_told} were told so after the thanks")
     labels = {
         "lost": "acknowledged answers lost",
         "duplicated": "answers duplicated",
