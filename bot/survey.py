@@ -125,8 +125,10 @@ class SurveyService:
                 return Step(before, before, ())
             again, shows = flow.reshow(before)
             return Step(before, again, shows)
-        if before is None and update_id is not None and self.store.thanks_owed_for(update_id):
-            # Submitted by this very update, and stopped before its thanks went out.
+        if (before is None and isinstance(event, flow.Submit) and update_id is not None
+                and self.store.thanks_owed_for(update_id)):
+            # Submitted by this very update, and stopped before its thanks went out (only a
+            # Skicka in submits, so no other event need look for the note).
             again, thanks = flow.thank_again(event)
             return Step(None, again, thanks)
         if update_id is not None:

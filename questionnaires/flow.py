@@ -570,17 +570,14 @@ def reshow(state: FlowState) -> Result:
     return _show(state)
 
 
-def thank_again(event: Event) -> Result:
-    """Return the effects for an event that already submitted its survey, its thanks unsent.
+def thank_again(event: Submit) -> Result:
+    """Return the effects for a Skicka in that already submitted its survey, thanks unsent.
 
     For a front end that was stopped between the submission and its thanks and is handed the
     same event again (Telegram delivers an unconfirmed update again after a restart): the
-    thanks, as at the submission, and the overview's buttons go. Any other event is stepped
-    as without a survey.
+    thanks, as at the submission, and the overview's buttons go.
     """
-    if isinstance(event, Submit):
-        return None, (Say(Note.THANKS), Retire(event.message_id))
-    return step(None, event)
+    return None, (Say(Note.THANKS), Retire(event.message_id))
 
 
 def _stale(state: FlowState, tapped: int | None) -> Result:
