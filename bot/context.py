@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -26,6 +27,9 @@ from bot.config import Settings
 from bot.survey import SurveyService
 
 log = logging.getLogger("enkatbot")
+
+KEY_THREADS = min(2, os.cpu_count() or 1)
+"""Threads chat keys are derived in: scrypt is CPU, so more than the cores would only queue."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class BotData:
         """Chats that just sent a paste Telegram split in parts: until when the rest may come.
         An entry lives a few seconds; expired ones are swept whenever one is added."""
         self.key_thread: ThreadPoolExecutor | None = None
-        """The thread chat keys are derived in (`prepare_chat_key`), once one was needed."""
+        """The threads chat keys are derived in (`prepare_chat_key`), once one was needed."""
 
     def setup(self, deps: Deps) -> None:
         """Store the handlers' dependencies."""
@@ -107,14 +111,18 @@ async def prepare_chat_key(context: Context, chat_id: int) -> None:
     The key is scrypt (about 36 ms of CPU, once per survey: it is forgotten when the survey
     ends). Derived in the event loop it would hold up every other chat for that long; in a
     thread the loop goes on (scrypt lets go of the GIL) and a second core can do the work.
-    One thread: at most one derivation's 16 MiB at a time. Returns once the key is cached.
+    Two threads at most: after a restart every chat of the backlog needs its key at once,
+    and one thread would keep the last of fifty chats waiting nearly two seconds; two
+    derivations hold 32 MiB for their ~36 ms. Returns once the key is cached.
     """
     store = deps(context).service.store
     if store.has_chat_key(chat_id):
         return
     bot_data = context.bot_data
     if bot_data.key_thread is None:
-        bot_data.key_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-key")
+        bot_data.key_thread = ThreadPoolExecutor(
+            max_workers=KEY_THREADS, thread_name_prefix="chat-key"
+        )
     key = await asyncio.get_running_loop().run_in_executor(
         bot_data.key_thread, store.derive_chat_key, chat_id
     )

@@ -11,10 +11,13 @@ and Telegram itself keeps them until they are confirmed. Effects stay exactly on
 Telegram returns at most 100 updates from the offset, so an update that stays in flight (a
 send retried for long, a queue behind one chat's lock) would keep the bot from fetching
 anything beyond the 100 after it. Such an update is settled late: confirmed while still in
-flight once the fetch window is full of updates already fetched, or once it has been in
-flight for `SETTLE_AFTER_SECONDS`. It is still handled in this process, but no longer sent
-again if the process dies first: at most once in effect, and counted
-(`event=update_settled_late`).
+flight once the fetch window is full and at least half of it is handled already (it is a
+straggler that holds the rest back), or once it has been in flight for
+`SETTLE_AFTER_SECONDS`. A window full of updates still being worked on, as after a restart
+with a backlog, is not settled: the bot is busy, fetching more would not make it faster, and
+every one of them would be lost at the next crash. A settled update is still handled in this
+process, but no longer sent again if the process dies first: at most once in effect, and
+counted (`event=update_settled_late`).
 
 Handling goes through the Application's update processor (`PerChatOrderedProcessor`): updates
 of different chats run concurrently, one chat's in the order Telegram sent them.
@@ -123,9 +126,10 @@ BATCH_LIMIT = 100
 SETTLE_AFTER_SECONDS = 30.0
 """An update in flight this long is confirmed anyway: no handler should take this long, and
 one that hangs must not be sent again to every later process."""
-FULL_WINDOW_SETTLE_SECONDS = 1.0
-"""With the fetch window full, an update in flight this long is confirmed so that newer ones
-can be fetched; a younger one is about to finish, as nearly every update does."""
+FULL_WINDOW_SETTLE_SECONDS = 2.0
+"""With the fetch window full and mostly handled, an update in flight this long is confirmed
+so that newer ones can be fetched. Long enough for a chat's few queued updates to have their
+replies paced out (one message a second per chat); a younger one is about to finish."""
 BUSY_POLL_SECONDS = 0.25
 """While updates are in flight a long poll would return them again at once, so new ones are
 asked for this often (or as soon as one finishes, but not more often than the gap below)."""
@@ -256,8 +260,11 @@ class Poller:
         offset = unsettled[0]
         window = sorted(u for u in (*self._inflight, *self._done) if u >= offset)
         full = len(window) >= BATCH_LIMIT
+        # Handled or applied: those the offset would pass at once if it could move.
+        progressed = len(window) - len(unsettled)
+        blocked = full and progressed >= BATCH_LIMIT // 2
         # Room for half a batch: the offset must move past the first half of the window.
-        cut = window[BATCH_LIMIT // 2] if full else offset
+        cut = window[BATCH_LIMIT // 2] if blocked else offset
         late: list[int] = []
         for uid in unsettled:
             age = now - self._since[uid]

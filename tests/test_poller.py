@@ -194,3 +194,31 @@ def test_a_burst_of_updates_handled_within_a_moment_is_not_settled_late():
         assert poller.settled_late == 0
 
     asyncio.run(scenario())
+
+
+def test_a_backlog_still_being_worked_through_is_not_settled_late(monkeypatch):
+    # After a restart Telegram holds more than a window of updates, and the bot works
+    # through them a few at a time: each stays in flight longer than the settle threshold,
+    # but none is stuck. Settling them would lose each one at the next crash.
+    monkeypatch.setattr(delivery, "FULL_WINDOW_SETTLE_SECONDS", 0.2)
+
+    async def scenario() -> None:
+        telegram = FakeTelegram()
+        ids = telegram.queue(150)
+        handled: list[int] = []
+        workers = asyncio.Semaphore(4)
+
+        async def handler(update_id: int) -> None:
+            async with workers:
+                await asyncio.sleep(0.02)  # the handler's own work, four at a time
+            handled.append(update_id)
+
+        poller = Poller(FakeApp(telegram, handler), timeout=1)  # type: ignore[arg-type]
+        task = asyncio.create_task(poller.run())
+        await until(lambda: len(handled) == 150, "the backlog handled")
+        await stopped(poller, task)
+        assert sorted(handled) == ids
+        assert poller.settled_late == 0
+        assert telegram.held == []
+
+    asyncio.run(scenario())
