@@ -48,6 +48,7 @@ def flow_extras(state: FlowState, applied: Sequence[int] = ()) -> str:
         "shown": None if shown is None else [shown.stage.value, shown.item, shown.at,
                                               shown.message_id],
         "last_text_item": state.last_text_item,
+        "asked": None if state.asked is None else [state.asked.item, state.asked.at],
         "applied": list(applied)[-APPLIED_KEPT:],
     }
     return json.dumps(data, separators=(",", ":"))
@@ -78,10 +79,15 @@ def _restore(session: Session) -> FlowState:
             shown = flow.Shown(flow.Stage(raw[0]), raw[1], raw[2], raw[3])
         except ValueError:
             shown = None
+    asked = None
+    raw = extras.get("asked")
+    if isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], str) and isinstance(
+            raw[1], int):
+        asked = flow.Asked(raw[0], raw[1])
     return flow.restore(
         q, dict(session.answers), session.current_item, session.stage,
         resume_to=extras.get("resume_to"), shown=shown,
-        last_text_item=extras.get("last_text_item"),
+        last_text_item=extras.get("last_text_item"), asked=asked,
     )
 
 

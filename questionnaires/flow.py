@@ -120,8 +120,11 @@ class Shown:
 
     `item` is the question shown (None for the greeting, overview and the other stages); `at`
     is when it was shown, in whole seconds on the clock that dates the participant's messages
-    (for Telegram: the date of the bot's message); `message_id` identifies it where the front
-    end has message ids (Telegram), so typed text can be edited onto the right message.
+    (for Telegram: the date of the bot's message), and for a question shown again with no
+    other step between (a kind refusal, a welcome back) when its first copy was shown: text
+    typed under an older copy was typed for the same question. `message_id` identifies it
+    where the front end has message ids (Telegram), so typed text can be edited onto the
+    right message.
     """
 
     stage: Stage
@@ -131,13 +134,23 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A question that was on the screen and is being shown again: since when it was."""
+
+    item: str
+    at: int
+
+
+@dataclass(frozen=True)
 class FlowState:
     """One participant's unfinished survey: the engine state plus where the journey stands.
 
     `resume_to` is the stage to return to from PAUSED and CONFIRM_DELETE. `shown` is None
     between deciding to show a step and the front end reporting it shown (`Shown` event).
     `last_text_item` is the question whose answer was the last thing stored, when that was
-    typed text: a repeat of that text is not taken as the next answer.
+    typed text: a repeat of that text is not taken as the next answer. `asked` is set while
+    the question on the screen is being shown again (`shown` is None): when it was first
+    shown, carried into the new `Shown`.
     """
 
     q: Questionnaire
@@ -146,6 +159,7 @@ class FlowState:
     resume_to: Stage | None = None
     shown: Shown | None = None
     last_text_item: str | None = None
+    asked: Asked | None = None
 
     @property
     def item(self) -> str | None:
@@ -167,6 +181,7 @@ def restore(
     resume_to: str | None = None,
     shown: Shown | None = None,
     last_text_item: str | None = None,
+    asked: Asked | None = None,
 ) -> FlowState:
     """Rebuild a state from what storage holds, repairing anything the rules no longer allow.
 
@@ -188,8 +203,9 @@ def restore(
         ):
             back_to = asking
     kept_text = last_text_item if last_text_item in survey.answers else None
+    kept_asked = asked if asked is not None and asked.item == survey.current else None
     return FlowState(q=q, survey=survey, stage=st, resume_to=back_to, shown=shown,
-                     last_text_item=kept_text)
+                     last_text_item=kept_text, asked=kept_asked)
 
 
 def _stage_or(name: str | None, default: Stage) -> Stage:
@@ -556,7 +572,22 @@ def _show(state: FlowState, note: Note | None = None, *before: Effect) -> Result
         effects.append(Say(note))
     if shown is not None:
         effects.append(shown)
-    return replace(state, shown=None), tuple(effects)
+    return replace(state, shown=None, asked=_still_asked(state)), tuple(effects)
+
+
+def _still_asked(state: FlowState) -> Asked | None:
+    """Return since when the state's question has been on the screen, if it is shown again."""
+    item = state.item
+    if item is None:
+        return None
+    shown = state.shown
+    if shown is None:
+        # Shown again before the last copy was reported shown (a failed send, a crash).
+        asked = state.asked
+        return asked if asked is not None and asked.item == item else None
+    if shown.stage is Stage.QUESTION and shown.item == item and shown.at is not None:
+        return Asked(item, shown.at)
+    return None
 
 
 def reshow(state: FlowState) -> Result:
@@ -600,7 +631,10 @@ def _stale(state: FlowState, tapped: int | None) -> Result:
 
 def _was_shown(state: FlowState, event: WasShown) -> FlowState:
     item = state.survey.current if state.stage is Stage.QUESTION else None
-    return replace(state, shown=Shown(state.stage, item, event.at, event.message_id))
+    at, asked = event.at, state.asked
+    if item is not None and asked is not None and asked.item == item and at is not None:
+        at = min(at, asked.at)
+    return replace(state, shown=Shown(state.stage, item, at, event.message_id), asked=None)
 
 
 def _pause(state: FlowState) -> Result:
@@ -657,6 +691,10 @@ def _same_words(stored: Answer, typed: str) -> bool:
 
 def _written_for_current(state: FlowState, event: Text) -> bool:
     shown = state.shown
+    asked = state.asked
+    if shown is None and asked is not None and asked.item == state.survey.current:
+        # A new copy is on its way, an older one is on the screen since `asked.at`.
+        return event.written_at is None or event.written_at >= asked.at
     if shown is None or shown.stage is not Stage.QUESTION or shown.item != state.survey.current:
         return False  # the current question may never have reached the screen
     if event.reply_to is not None and shown.message_id is not None:

@@ -731,3 +731,36 @@ def test_every_button_telegram_draws_is_taken_by_the_machine(stage: str) -> None
                                   "begin:1", "change:1", "review:x", "x:y", "L:1"])
 def test_garbage_callback_data_is_a_forged_tap(data: str) -> None:
     assert participant.parse_callback(data, MSG) == f.Forged(MSG)
+
+
+def test_text_typed_under_an_older_copy_of_the_same_question_is_its_answer() -> None:
+    # The person answers the question the moment it appears, while the bot is still showing
+    # it again for an earlier message (a welcome back, a kind refusal): each copy is newer
+    # than the text, but the text was written for this very question.
+    free = states()["free_text"]
+    assert free is not None
+    again, _ = f.step(free, f.Restart())
+    assert again is not None and again.shown is None
+    while_sent, _ = f.step(again, f.Text("Svar ett", written_at=SHOWN_AT + 1))
+    assert while_sent is not None
+    assert while_sent.survey.answers["avslut-fritext-1"] == "Svar ett"
+    copy, _ = f.step(again, f.WasShown(at=SHOWN_AT + 4, message_id=MSG + 2))
+    assert copy is not None and copy.shown is not None and copy.shown.at == SHOWN_AT
+    after, _ = f.step(copy, f.Text("Svar två", written_at=SHOWN_AT + 2))
+    assert after is not None and after.survey.answers["avslut-fritext-1"] == "Svar två"
+    # Before the first copy appeared it was still not written for this question.
+    before, effects = f.step(copy, f.Text("Hallå?", written_at=SHOWN_AT - 1))
+    assert before is not None and "avslut-fritext-1" not in before.survey.answers
+    assert f.Say(Note.WRITTEN_BEFORE_QUESTION) in effects
+
+
+def test_a_new_question_carries_no_time_from_the_one_before() -> None:
+    free = states()["free_text"]
+    assert free is not None
+    answered, _ = f.step(free, f.Text("Bra stöd", written_at=SHOWN_AT + 5))
+    assert answered is not None and answered.asked is None
+    shown, _ = f.step(answered, f.WasShown(at=SHOWN_AT + 9, message_id=MSG + 1))
+    assert shown is not None and shown.shown is not None and shown.shown.at == SHOWN_AT + 9
+    early, effects = f.step(shown, f.Text("Annat svar", written_at=SHOWN_AT + 6))
+    assert early is not None and "avslut-fritext-2" not in early.survey.answers
+    assert f.Say(Note.WRITTEN_BEFORE_QUESTION) in effects
