@@ -278,11 +278,13 @@ class SessionsPart(StoreBase):
                 return False
             self._end_session(row, status, today)
             if update_id is not None:
-                # Telegram numbers updates in order: a note this far behind belongs to an
-                # update Telegram no longer delivers, whose thanks can never be sent.
+                # Telegram numbers updates in order: a note this far from the newest belongs to
+                # an update Telegram no longer delivers (or to numbering Telegram restarted),
+                # whose thanks can never be sent. Not a note just above this one: chats are
+                # handled concurrently, so a later update may have submitted a moment ago.
                 self.db.execute(
                     "DELETE FROM thanks_owed WHERE update_id < ? OR update_id > ?",
-                    [update_id - THANKS_WINDOW, update_id],
+                    [update_id - THANKS_WINDOW, update_id + THANKS_WINDOW],
                 )
                 self.db.execute(
                     "INSERT OR IGNORE INTO thanks_owed (update_id) VALUES (?)", [update_id]

@@ -248,3 +248,14 @@ def test_a_thanks_never_sent_is_forgotten_once_telegram_is_far_past_its_update(
     assert store.db.execute("SELECT update_id FROM thanks_owed").fetchall() == [
         (1_000 + THANKS_WINDOW + 1,)
     ]
+
+
+def test_submissions_finished_out_of_order_each_keep_their_owed_thanks(store: Store) -> None:
+    # Two chats submit in updates 2_001 and 2_000; the later one's handling happens to commit
+    # first (chats are handled concurrently). A crash now must thank both when Telegram
+    # delivers both taps again.
+    first = _submitted(store, CHAT, update_id=2_001)
+    _submitted(store, CHAT + 1, update_id=2_000)
+    for chat, update_id in ((CHAT, 2_001), (CHAT + 1, 2_000)):
+        again = first.handle(chat, flow.Submit(message_id=77), update_id=update_id)
+        assert again.effects == (flow.Say(flow.Note.THANKS), flow.Retire(77))
