@@ -402,6 +402,7 @@ def compare(crowd: Crowd, db_path: Path) -> dict[str, list[str]]:
         service = SurveyService(store, remind=False)
         for person in crowd.everyone:
             name = person.phone.name
+            problems = sum(len(v) for v in found.values())
             if matched[person.phone.user_id] > 1:
                 found["duplicated"].append(f"{name}: {matched[person.phone.user_id]} responses")
             stored: dict[str, str | None] = {}
@@ -420,6 +421,7 @@ def compare(crowd: Crowd, db_path: Path) -> dict[str, list[str]]:
                     found["never_given"].append(f"{name}: {item_id} = {value!r}")
             if person.longest_left > LEFT_AFTER:
                 found["left"].append(f"{name}: {person.longest_left:.1f} s")
+            if sum(len(v) for v in found.values()) > problems:
                 crowd.transcripts.append(_transcript(person, crowd.t0))
     found["false_saved"] = list(crowd.false_saved)
     return found
