@@ -676,7 +676,9 @@ def _text(state: FlowState, event: Text) -> Result:
     if last is not None and last != item and _same_words(state.survey.answers.get(last),
                                                           cleaned.text):
         # Said once: a third copy, typed after this question was shown again, is an answer.
-        return _show(replace(state, last_text_item=None), Note.REPEATED_TEXT)
+        # Only after: copies queued from before were sent for the previous question.
+        return _show(replace(state, last_text_item=None, shown=None, asked=None),
+                     Note.REPEATED_TEXT)
     notes = []
     if cleaned.masked:
         notes.append(Say(Note.TEXT_MASKED))

@@ -764,3 +764,23 @@ def test_a_new_question_carries_no_time_from_the_one_before() -> None:
     early, effects = f.step(shown, f.Text("Annat svar", written_at=SHOWN_AT + 6))
     assert early is not None and "avslut-fritext-2" not in early.survey.answers
     assert f.Say(Note.WRITTEN_BEFORE_QUESTION) in effects
+
+
+def test_copies_of_a_repeated_text_sent_before_the_question_came_again_stay_unanswered() -> None:
+    # After a slow reply the person sent the same answer three times. The second copy is
+    # told it repeats the answer just stored; the third, sent before that reply arrived, was
+    # meant for the previous question too and is not the answer to this one.
+    free = states()["free_text"]
+    assert free is not None
+    first, _ = f.step(free, f.Text("Bra stöd", written_at=SHOWN_AT + 1))
+    assert first is not None
+    first, _ = f.step(first, f.WasShown(at=SHOWN_AT + 2, message_id=MSG + 1))
+    assert first is not None
+    told, effects = f.step(first, f.Text("Bra stöd", written_at=SHOWN_AT + 3))
+    assert told is not None and f.Say(Note.REPEATED_TEXT) in effects
+    told, _ = f.step(told, f.WasShown(at=SHOWN_AT + 6, message_id=MSG + 2))
+    assert told is not None
+    queued, effects = f.step(told, f.Text("Bra stöd", written_at=SHOWN_AT + 4))
+    assert queued is not None and "avslut-fritext-2" not in queued.survey.answers
+    meant, _ = f.step(told, f.Text("Bra stöd", written_at=SHOWN_AT + 7))
+    assert meant is not None and meant.survey.answers["avslut-fritext-2"] == "Bra stöd"
