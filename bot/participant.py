@@ -68,6 +68,7 @@ def parse_text(message: Message) -> f.Text:
         message.text or "",
         written_at=int(message.date.timestamp()),
         reply_to=reply.message_id if reply is not None else None,
+        message_id=message.message_id,
     )
 
 
@@ -352,7 +353,8 @@ def _mark_shown(context: Context, chat_id: int, state: FlowState, msg: Message) 
         # for the question it showed then.
         shown_at = msg.edit_date or msg.date
         return deps(context).service.mark_shown(
-            chat_id, state, at=int(shown_at.timestamp()), message_id=msg.message_id
+            chat_id, state, at=int(shown_at.timestamp()), message_id=msg.message_id,
+            sent=msg.edit_date is None,
         )
     except WriteFailed:
         # The step's own change is already committed; only the note of what is on the

@@ -42,13 +42,13 @@ def flow_extras(state: FlowState, applied: Sequence[int] = ()) -> str:
     `applied` are the ids of the last updates whose step was committed (a replay of one of
     them after a crash is not applied twice).
     """
-    shown = state.shown
+    shown, asked = state.shown, state.asked
     data: dict[str, Any] = {
         "resume_to": state.resume_to.value if state.resume_to else None,
         "shown": None if shown is None else [shown.stage.value, shown.item, shown.at,
-                                              shown.message_id],
+                                              shown.message_id, shown.sent_id],
         "last_text_item": state.last_text_item,
-        "asked": None if state.asked is None else [state.asked.item, state.asked.at],
+        "asked": None if asked is None else [asked.item, asked.at, asked.sent_id],
         "applied": list(applied)[-APPLIED_KEPT:],
     }
     return json.dumps(data, separators=(",", ":"))
@@ -69,21 +69,25 @@ def _applied(extras: dict[str, Any]) -> list[int]:
     return [n for n in raw if isinstance(n, int)] if isinstance(raw, list) else []
 
 
+def _int_or_none(rest: list[Any]) -> int | None:
+    return rest[0] if rest and isinstance(rest[0], int) else None
+
+
 def _restore(session: Session) -> FlowState:
     q = get(session.enkat)
     extras = _extras(session)
     shown = None
     raw = extras.get("shown")
-    if isinstance(raw, list) and len(raw) == 4:
+    if isinstance(raw, list) and len(raw) in (4, 5):  # 4: written before sent_id was kept
         try:
-            shown = flow.Shown(flow.Stage(raw[0]), raw[1], raw[2], raw[3])
+            shown = flow.Shown(flow.Stage(raw[0]), raw[1], raw[2], raw[3], _int_or_none(raw[4:]))
         except ValueError:
             shown = None
     asked = None
     raw = extras.get("asked")
-    if isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], str) and isinstance(
+    if isinstance(raw, list) and len(raw) == 3 and isinstance(raw[0], str) and isinstance(
             raw[1], int):
-        asked = flow.Asked(raw[0], raw[1])
+        asked = flow.Asked(raw[0], raw[1], _int_or_none(raw[2:]))
     return flow.restore(
         q, dict(session.answers), session.current_item, session.stage,
         resume_to=extras.get("resume_to"), shown=shown,
@@ -189,13 +193,14 @@ class SurveyService:
                 self.store.thanks_sent(update_id)
 
     def mark_shown(self, chat_id: ChatRef, state: FlowState, *, at: int | None,
-                   message_id: int | None = None) -> FlowState:
+                   message_id: int | None = None, sent: bool = False) -> FlowState:
         """Record that the front end has shown `state`'s step (when, as which message).
 
+        `sent`: the message is a new one, not an older one edited into the step.
         Saved only after the message exists: a crash before this leaves the step unshown,
         so typed text is not taken for it and nothing is edited onto an older message.
         """
-        after, _ = flow.step(state, flow.WasShown(at=at, message_id=message_id))
+        after, _ = flow.step(state, flow.WasShown(at=at, message_id=message_id, sent=sent))
         if after is None or after.stage is flow.Stage.ENDED:
             return state
         session = self.store.get_session(chat_id)

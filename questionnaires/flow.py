@@ -124,13 +124,17 @@ class Shown:
     other step between (a kind refusal, a welcome back) when its first copy was shown: text
     typed under an older copy was typed for the same question. `message_id` identifies it
     where the front end has message ids (Telegram), so typed text can be edited onto the
-    right message.
+    right message. `sent_id` is the id of the first copy when it was sent as a new message
+    (not edited into an older one): in a Telegram chat the person's and the bot's messages
+    share one numbering, so a message with a higher id was written after it, which whole
+    seconds cannot tell within the same second.
     """
 
     stage: Stage
     item: str | None
     at: int | None = None
     message_id: int | None = None
+    sent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ class Asked:
 
     item: str
     at: int
+    sent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -258,13 +263,15 @@ class Text:
 
     `written_at`: when it was written (whole seconds, the clock of `Shown.at`), None when the
     front end cannot tell; `reply_to`: the message it replies to, if any; `item`: the question
-    it was posted for, when the front end knows (a web form: another question is stale).
+    it was posted for, when the front end knows (a web form: another question is stale);
+    `message_id`: the text's own message id, where messages have ids (see `Shown.sent_id`).
     """
 
     text: str
     written_at: int | None = None
     reply_to: int | None = None
     item: str | None = None
+    message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -354,10 +361,14 @@ class Edited:
 
 @dataclass(frozen=True)
 class WasShown:
-    """The front end has shown the current step: when (`Shown.at`) and as which message."""
+    """The front end has shown the current step: when (`Shown.at`) and as which message.
+
+    `sent`: the message is a new one (not an older one edited into the step).
+    """
 
     at: int | None = None
     message_id: int | None = None
+    sent: bool = False
 
 
 Event = (
@@ -586,7 +597,7 @@ def _still_asked(state: FlowState) -> Asked | None:
         asked = state.asked
         return asked if asked is not None and asked.item == item else None
     if shown.stage is Stage.QUESTION and shown.item == item and shown.at is not None:
-        return Asked(item, shown.at)
+        return Asked(item, shown.at, shown.sent_id)
     return None
 
 
@@ -632,9 +643,11 @@ def _stale(state: FlowState, tapped: int | None) -> Result:
 def _was_shown(state: FlowState, event: WasShown) -> FlowState:
     item = state.survey.current if state.stage is Stage.QUESTION else None
     at, asked = event.at, state.asked
+    sent_id = event.message_id if event.sent else None
     if item is not None and asked is not None and asked.item == item and at is not None:
-        at = min(at, asked.at)
-    return replace(state, shown=Shown(state.stage, item, at, event.message_id), asked=None)
+        at, sent_id = min(at, asked.at), asked.sent_id  # the first copy is what counts
+    return replace(state, shown=Shown(state.stage, item, at, event.message_id, sent_id),
+                   asked=None)
 
 
 def _pause(state: FlowState) -> Result:
@@ -696,13 +709,19 @@ def _written_for_current(state: FlowState, event: Text) -> bool:
     asked = state.asked
     if shown is None and asked is not None and asked.item == state.survey.current:
         # A new copy is on its way, an older one is on the screen since `asked.at`.
-        return event.written_at is None or event.written_at >= asked.at
+        return _written_after(event, asked.at, asked.sent_id)
     if shown is None or shown.stage is not Stage.QUESTION or shown.item != state.survey.current:
         return False  # the current question may never have reached the screen
     if event.reply_to is not None and shown.message_id is not None:
         return event.reply_to == shown.message_id
-    if event.written_at is not None and shown.at is not None:
-        return event.written_at >= shown.at
+    return _written_after(event, shown.at, shown.sent_id)
+
+
+def _written_after(event: Text, at: int | None, sent_id: int | None) -> bool:
+    if event.message_id is not None and sent_id is not None:
+        return event.message_id > sent_id
+    if event.written_at is not None and at is not None:
+        return event.written_at >= at
     return True
 
 

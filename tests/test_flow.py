@@ -784,3 +784,24 @@ def test_copies_of_a_repeated_text_sent_before_the_question_came_again_stay_unan
     assert queued is not None and "avslut-fritext-2" not in queued.survey.answers
     meant, _ = f.step(told, f.Text("Bra stöd", written_at=SHOWN_AT + 7))
     assert meant is not None and meant.survey.answers["avslut-fritext-2"] == "Bra stöd"
+
+
+def test_in_the_same_second_the_message_order_tells_what_was_written_first() -> None:
+    # Dates are whole seconds; a chat's messages share one numbering. Text sent just before
+    # the question arrived (a lower id) was not written for it, even in the same second.
+    free = states()["free_text"]
+    assert free is not None
+    answered, _ = f.step(free, f.Text("Bra stöd", written_at=SHOWN_AT))
+    assert answered is not None
+    asked, _ = f.step(answered, f.WasShown(at=SHOWN_AT + 2, message_id=60, sent=True))
+    assert asked is not None
+    early, effects = f.step(asked, f.Text("Annat", written_at=SHOWN_AT + 2, message_id=59))
+    assert early is not None and "avslut-fritext-2" not in early.survey.answers
+    assert f.Say(Note.WRITTEN_BEFORE_QUESTION) in effects
+    late, _ = f.step(asked, f.Text("Annat", written_at=SHOWN_AT + 2, message_id=61))
+    assert late is not None and late.survey.answers["avslut-fritext-2"] == "Annat"
+    # A question edited into an older message: its id says nothing, the dates decide.
+    edited, _ = f.step(answered, f.WasShown(at=SHOWN_AT + 2, message_id=40))
+    assert edited is not None
+    same, _ = f.step(edited, f.Text("Annat", written_at=SHOWN_AT + 2, message_id=59))
+    assert same is not None and same.survey.answers["avslut-fritext-2"] == "Annat"
