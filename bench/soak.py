@@ -142,11 +142,11 @@ class Crowd:
         self.done: list[Person] = []
         self.everyone: list[Person] = list(self.waiting)
         self.false_saved: list[str] = []
+        self.false_saved_people: list[Person] = []
         self.transcripts: list[str] = []
         self.told_already_sent = 0
         self.thanked_then_told = 0
         self.t0 = time.time()
-        self.saved_claims: list[tuple[Person, str]] = []
         self._lock = threading.Lock()
         api.add_listener(self._listen)
 
@@ -158,10 +158,15 @@ class Crowd:
             if person is None:
                 return
             person.dirty = True
+            claim = None
             if event.kind == "message" and event.message is not None:
                 text = event.message.text
                 if "Dina svar är sparade" in text or "bekräftade är sparade" in text:
-                    self.saved_claims.append((person, text))
+                    claim = (person, text, dict(person.acked))
+        if claim is not None:
+            # Checked now, as the bot sends it: the claim is about this moment, and a moment
+            # later the person may have tapped Skicka in (the session is then rightly gone).
+            self._check_saved_claim(*claim)
 
     def fill_up(self, more: bool) -> None:
         """Bring the crowd up to AT_A_TIME people (no new ones once `more` is False)."""
@@ -176,7 +181,6 @@ class Crowd:
         """Let every active person look at their screen and act."""
         for person in list(self.active.values()):
             self._look(person, now)
-        self._check_saved_claims()
 
     def _act(self, person: Person, text: str | None, tap: tuple[BotMessage, str] | None) -> None:
         person.acted_at = time.monotonic()
@@ -289,19 +293,15 @@ class Crowd:
         since = max(person.waiting_since, self.faults.back_at)
         person.longest_left = max(person.longest_left, now - since)
 
-    def _check_saved_claims(self) -> None:
-        with self._lock:
-            claims, self.saved_claims = self.saved_claims, []
-        if not claims:
-            return
+    def _check_saved_claim(self, person: Person, text: str, acked: dict[str, str]) -> None:
         with closing(open_store(self.bot.db_path)) as store:
-            service = SurveyService(store, remind=False)
-            for person, text in claims:
-                state = service.load_flow(person.phone.user_id)
-                stored = dict(state.survey.answers) if state is not None else {}
-                missing = [k for k, v in person.acked.items() if stored.get(k) != v]
-                if missing:
-                    self.false_saved.append(f"{person.phone.name}: {text[:40]!r} {missing}")
+            state = SurveyService(store, remind=False).load_flow(person.phone.user_id)
+        stored = dict(state.survey.answers) if state is not None else {}
+        missing = [k for k, v in acked.items() if stored.get(k) != v]
+        if missing:
+            with self._lock:
+                self.false_saved.append(f"{person.phone.name}: {text[:40]!r} {missing}")
+                self.false_saved_people.append(person)
 
 
 def _transcript(person: Person, t0: float) -> str:
@@ -424,6 +424,7 @@ def compare(crowd: Crowd, db_path: Path) -> dict[str, list[str]]:
             if sum(len(v) for v in found.values()) > problems:
                 crowd.transcripts.append(_transcript(person, crowd.t0))
     found["false_saved"] = list(crowd.false_saved)
+    crowd.transcripts.extend(_transcript(p, crowd.t0) for p in crowd.false_saved_people)
     return found
 
 
