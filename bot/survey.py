@@ -42,16 +42,20 @@ def flow_extras(state: FlowState, applied: Sequence[int] = ()) -> str:
     `applied` are the ids of the last updates whose step was committed (a replay of one of
     them after a crash is not applied twice).
     """
+    data = _flow_fields(state)
+    data["applied"] = list(applied)[-APPLIED_KEPT:]
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _flow_fields(state: FlowState) -> dict[str, Any]:
     shown, asked = state.shown, state.asked
-    data: dict[str, Any] = {
+    return {
         "resume_to": state.resume_to.value if state.resume_to else None,
         "shown": None if shown is None else [shown.stage.value, shown.item, shown.at,
                                               shown.message_id, shown.sent_id],
         "last_text_item": state.last_text_item,
         "asked": None if asked is None else [asked.item, asked.at, asked.sent_id],
-        "applied": list(applied)[-APPLIED_KEPT:],
     }
-    return json.dumps(data, separators=(",", ":"))
 
 
 def _extras(session: Session) -> dict[str, Any]:
@@ -203,10 +207,10 @@ class SurveyService:
         after, _ = flow.step(state, flow.WasShown(at=at, message_id=message_id, sent=sent))
         if after is None or after.stage is flow.Stage.ENDED:
             return state
-        session = self.store.get_session(chat_id)
-        applied = _applied(_extras(session)) if session is not None else []
-        self.store.update_session(chat_id, flow=flow_extras(after, applied),
-                                  message_id=message_id)
+        # Merged into the stored note in SQL: the applied update ids stay as the step left
+        # them, and the session is not read a second time for every answer.
+        patch = json.dumps(_flow_fields(after), separators=(",", ":"))
+        self.store.note_shown(chat_id, flow_patch=patch, message_id=message_id)
         return after
 
     def _save_flow(self, chat_id: ChatRef, state: FlowState, today: date | None,

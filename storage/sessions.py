@@ -236,6 +236,23 @@ class SessionsPart(StoreBase):
                 if row is not None:
                     self._update_session(row["chat_key"], updates)
 
+    def note_shown(self, chat_id: ChatRef, *, flow_patch: str,
+                   message_id: int | None = None) -> bool:
+        """Merge `flow_patch` (a JSON object) into the session's `flow`; set `message_id`.
+
+        Keys of `flow` the patch leaves out are kept; a key set to null in it is removed (JSON
+        merge patch). A damaged `flow` is replaced by the patch. Returns False when the chat
+        has no unfinished survey (nothing is written).
+        """
+        with self.transaction():  # a refused write is WriteFailed, as for every step
+            cursor = self.db.execute(
+                "UPDATE session SET flow = json_patch(CASE WHEN json_valid(flow) "
+                "AND json_type(flow) = 'object' THEN flow ELSE '{}' END, ?), "
+                "message_id = coalesce(?, message_id) WHERE chat_key = ?",
+                [flow_patch, message_id, self.chat_key(chat_id)],
+            )
+            return cursor.rowcount > 0
+
     def _update_session(self, key: str, updates: Mapping[str, object]) -> None:
         cols = ", ".join(f"{c} = ?" for c in updates)
         self.db.execute(f"UPDATE session SET {cols} WHERE chat_key = ?", [*updates.values(), key])

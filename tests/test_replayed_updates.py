@@ -92,3 +92,35 @@ def test_only_the_last_applied_updates_are_remembered_and_paused_surveys_are_not
     assert len(applied) == APPLIED_KEPT and 100 not in applied  # the oldest are forgotten
     service.handle(CHAT, flow.Pause(), update_id=5000)
     assert store.unshown_chats() == []  # paused: nothing to show until the person is back
+
+
+def test_noting_a_step_shown_keeps_the_replay_memory_and_mends_a_damaged_note(store):
+    service = opened(store)
+    tapped = service.handle(CHAT, flow.Tap("pagaende-kon", "man", 101), update_id=3)
+    assert tapped.after is not None
+    shown = service.mark_shown(CHAT, tapped.after, at=12, message_id=102)
+    # What is on the screen survives a restart, and so does which updates were applied: the
+    # same tap delivered again changes nothing.
+    restored = SurveyService(store).load_flow(CHAT)
+    assert restored is not None and restored.shown == shown.shown
+    assert store.get_session(CHAT).message_id == 102
+    assert SurveyService(store).handle(
+        CHAT, flow.Tap("pagaende-kon", "man", 101), update_id=3).effects == ()
+
+    store.update_session(CHAT, flow="{not json")
+    damaged = SurveyService(store).load_flow(CHAT)
+    assert damaged is not None and damaged.shown is None  # shown again, nothing else lost
+    again = service.mark_shown(CHAT, damaged, at=13, message_id=103)
+    mended = SurveyService(store).load_flow(CHAT)
+    assert mended is not None and mended.shown == again.shown is not None
+    assert mended.survey.answers == tapped.after.survey.answers
+
+
+def test_noting_a_step_shown_for_a_chat_without_a_survey_writes_nothing(store):
+    service = opened(store)
+    state = service.load_flow(CHAT)
+    assert state is not None
+    store.discard_session(CHAT)
+    service.mark_shown(CHAT, state, at=14, message_id=104)
+    assert store.get_session(CHAT) is None
+    assert store.note_shown(CHAT, flow_patch="{}") is False
