@@ -89,8 +89,8 @@ def _restore(session: Session) -> FlowState:
             shown = None
     asked = None
     raw = extras.get("asked")
-    if isinstance(raw, list) and len(raw) == 3 and isinstance(raw[0], str) and isinstance(
-            raw[1], int):
+    if isinstance(raw, list) and len(raw) in (2, 3) and isinstance(raw[0], str) and isinstance(
+            raw[1], int):  # 2: written before sent_id was kept
         asked = flow.Asked(raw[0], raw[1], _int_or_none(raw[2:]))
     return flow.restore(
         q, dict(session.answers), session.current_item, session.stage,

@@ -124,3 +124,17 @@ def test_noting_a_step_shown_for_a_chat_without_a_survey_writes_nothing(store):
     service.mark_shown(CHAT, state, at=14, message_id=104)
     assert store.get_session(CHAT) is None
     assert store.note_shown(CHAT, flow_patch="{}") is False
+
+
+def test_a_note_written_before_message_ids_were_kept_is_still_read(store):
+    # Sessions begun under the previous release keep `asked` and `shown` without `sent_id`.
+    opened(store)
+    store.update_session(CHAT, flow=json.dumps({
+        "shown": None, "asked": ["pagaende-kon", 11], "applied": [1, 2]}))
+    state = SurveyService(store).load_flow(CHAT)
+    assert state is not None and state.asked == flow.Asked("pagaende-kon", 11, None)
+    store.update_session(CHAT, flow=json.dumps({
+        "shown": ["question", "pagaende-kon", 11, 101], "asked": None, "applied": [1, 2]}))
+    state = SurveyService(store).load_flow(CHAT)
+    assert state is not None and state.shown == flow.Shown(
+        flow.Stage.QUESTION, "pagaende-kon", 11, 101, None)
