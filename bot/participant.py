@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -30,6 +31,8 @@ from storage import WriteFailed
 log = logging.getLogger("enkatbot.deltagare")
 
 OVERVIEW_TEXT_LIMIT = 200
+SUBMIT_TAG = re.compile(r"[A-Za-z0-9_-]{12}")
+"""The tag in a Skicka in button's data: `secrets.token_urlsafe(9)`, 12 characters."""
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -56,8 +59,8 @@ def parse_callback(data: str, message_id: int | None) -> f.Event:
         return f.CancelChange(message_id)
     if action == "del" and rest in ("yes", "no"):
         return f.Confirm(rest == "yes", message_id)
-    if action == "submit" and not rest:
-        return f.Submit(message_id)
+    if action == "submit" and (not rest or SUBMIT_TAG.fullmatch(rest)):
+        return f.Submit(message_id, rest or None)
     return f.Forged(message_id)
 
 
@@ -116,11 +119,12 @@ def overview_text(state: FlowState) -> str:
     return "\n".join(lines)
 
 
-def overview_keyboard() -> InlineKeyboardMarkup:
-    """Return the overview's buttons: Skicka in, Ändra ett svar, Föregående."""
+def overview_keyboard(submit_tag: str | None = None) -> InlineKeyboardMarkup:
+    """Return the overview's buttons: Skicka in (carrying `submit_tag`), Ändra, Föregående."""
+    submit = f"submit:{submit_tag}" if submit_tag else "submit"
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(t.BUTTON_SUBMIT, callback_data="submit")],
+            [InlineKeyboardButton(t.BUTTON_SUBMIT, callback_data=submit)],
             [InlineKeyboardButton(t.BUTTON_CHANGE, callback_data="change")],
             [InlineKeyboardButton(t.BUTTON_BACK, callback_data="back:*")],
         ]
@@ -167,7 +171,7 @@ def step_message(
     if isinstance(show, f.ShowQuestion):
         return question_text(state, show.item), question_keyboard(state, show.item), True
     if isinstance(show, f.ShowOverview):
-        return overview_text(state), overview_keyboard(), True
+        return overview_text(state), overview_keyboard(state.submit_tag), True
     if isinstance(show, f.ShowChangeList):
         return t.CHOOSE_CHANGE, change_keyboard(state), False
     return t.CONFIRM_DELETE, confirm_delete_keyboard(), False

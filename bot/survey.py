@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,8 @@ class Step:
     effects: tuple[Effect, ...]
 
 
+SUBMIT_TAG_BYTES = 9
+"""Randomness of the overview's Skicka in tag (12 characters in the button's data)."""
 APPLIED_KEPT = 16
 """How many applied update ids an unfinished survey remembers: more than one chat has in
 flight when the process dies, so each replayed one is known."""
@@ -55,6 +58,7 @@ def _flow_fields(state: FlowState) -> dict[str, Any]:
                                               shown.message_id, shown.sent_id],
         "last_text_item": state.last_text_item,
         "asked": None if asked is None else [asked.item, asked.at, asked.sent_id],
+        "submit_tag": state.submit_tag,
     }
 
 
@@ -96,6 +100,7 @@ def _restore(session: Session) -> FlowState:
         q, dict(session.answers), session.current_item, session.stage,
         resume_to=extras.get("resume_to"), shown=shown,
         last_text_item=extras.get("last_text_item"), asked=asked,
+        submit_tag=tag if isinstance(tag := extras.get("submit_tag"), str) else None,
     )
 
 
@@ -140,14 +145,17 @@ class SurveyService:
             again, shows = flow.reshow(before)
             return Step(before, again, shows)
         if (before is None and isinstance(event, flow.Submit) and update_id is not None
-                and self.store.thanks_owed_for(update_id)):
-            # Submitted by this very update, and stopped before its thanks went out (only a
-            # Skicka in submits, so no other event need look for the note).
+                and self._owes_thanks(event, update_id)):
+            # Submitted by this very update or this very button, and stopped before its thanks
+            # went out (only a Skicka in submits, so no other event need look for the note).
             again, thanks = flow.thank_again(event)
             return Step(None, again, thanks)
         if update_id is not None:
             applied.append(update_id)
         after, effects = flow.step(before, event)
+        if (after is not None and after.stage is flow.Stage.OVERVIEW
+                and after.submit_tag is None):
+            after = replace(after, submit_tag=secrets.token_urlsafe(SUBMIT_TAG_BYTES))
         for effect in effects:
             if isinstance(effect, flow.StartSession):
                 if link is None:
@@ -156,12 +164,22 @@ class SurveyService:
                                          channel=channel, stage=flow.Stage.GREETING.value)
             elif isinstance(effect, flow.EndSession):
                 if effect.reason is flow.EndReason.SUBMITTED:
-                    self.store.finish_session(chat_id, today=today, update_id=update_id)
+                    self.store.finish_session(
+                        chat_id, today=today, update_id=update_id,
+                        tag=before.submit_tag if before is not None else None,
+                    )
                 else:
                     self.store.discard_session(chat_id)
         if after is not None and after.stage is not flow.Stage.ENDED and after != before:
             self._save_flow(chat_id, after, today, applied)
         return Step(before, after, effects)
+
+    def _owes_thanks(self, event: flow.Submit, update_id: int) -> bool:
+        if self.store.thanks_owed_for(update_id):
+            return True
+        # The submitting update was confirmed before its thanks (settled late) and the
+        # process died: the same button tapped again finds the note by its tag.
+        return event.tag is not None and self.store.claim_owed_thanks(event.tag, update_id)
 
     def open_with_link(self, chat_id: ChatRef, token: str, *, channel: Channel = "telegram",
                        today: date | None = None, update_id: int | None = None) -> Step:

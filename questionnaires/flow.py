@@ -155,7 +155,9 @@ class FlowState:
     `last_text_item` is the question whose answer was the last thing stored, when that was
     typed text: a repeat of that text is not taken as the next answer. `asked` is set while
     the question on the screen is being shown again (`shown` is None): when it was first
-    shown, carried into the new `Shown`.
+    shown, carried into the new `Shown`. `submit_tag` is a random tag the front end gives
+    the overview's Skicka in (it comes back with the tap, `Submit.tag`), so that a tap sent
+    again after the submission can still be thanked; the flow only carries it.
     """
 
     q: Questionnaire
@@ -165,6 +167,7 @@ class FlowState:
     shown: Shown | None = None
     last_text_item: str | None = None
     asked: Asked | None = None
+    submit_tag: str | None = None
 
     @property
     def item(self) -> str | None:
@@ -187,6 +190,7 @@ def restore(
     shown: Shown | None = None,
     last_text_item: str | None = None,
     asked: Asked | None = None,
+    submit_tag: str | None = None,
 ) -> FlowState:
     """Rebuild a state from what storage holds, repairing anything the rules no longer allow.
 
@@ -210,7 +214,7 @@ def restore(
     kept_text = last_text_item if last_text_item in survey.answers else None
     kept_asked = asked if asked is not None and asked.item == survey.current else None
     return FlowState(q=q, survey=survey, stage=st, resume_to=back_to, shown=shown,
-                     last_text_item=kept_text, asked=kept_asked)
+                     last_text_item=kept_text, asked=kept_asked, submit_tag=submit_tag)
 
 
 def _stage_or(name: str | None, default: Stage) -> Stage:
@@ -332,9 +336,10 @@ class Confirm:
 
 @dataclass(frozen=True)
 class Submit:
-    """Skicka in, on the overview."""
+    """Skicka in, on the overview; `tag` is the overview's `FlowState.submit_tag`, if any."""
 
     message_id: int | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True)

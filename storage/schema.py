@@ -16,7 +16,7 @@ Anonymity is built into the tables:
   ever released to anyone — scope, question, group, counts — and nothing about who answered.
 See docs/anonymitet.md for the whole threat model.
 - `thanks_owed` holds only the numbers of Telegram updates that submitted a survey whose
-  thanks has not been sent yet.
+  thanks has not been sent yet, and the random tag of the Skicka in button that was tapped.
 - `audit_log` records what staff did (roles, invites, insatser, link counts, reports, gallring,
   restores), by whom and when; nothing a participant does is ever written there.
 """
@@ -297,6 +297,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE thanks_owed (
         update_id INTEGER PRIMARY KEY
     );
+    """,
+    # 11: the random tag the overview's Skicka in button carried, beside the update's number:
+    # a Skicka in tapped again (its first update settled, then the process died before the
+    # thanks) is thanked too. Random, kept only in the session and on the phone's button, so
+    # it leads to no chat.
+    """
+    ALTER TABLE thanks_owed ADD COLUMN tag TEXT;
+    CREATE UNIQUE INDEX thanks_owed_tag ON thanks_owed (tag);
     """,
 )
 

@@ -260,20 +260,35 @@ class SessionsPart(StoreBase):
     # -- ending ------------------------------------------------------------------------------
 
     def finish_session(self, chat_id: ChatRef, *, today: date | None = None,
-                       update_id: int | None = None) -> bool:
+                       update_id: int | None = None, tag: str | None = None) -> bool:
         """Submit the chat's survey: a complete response under a fresh id; the session goes.
 
         With the `update_id` of the Telegram update that submitted it, that update is noted as
-        owed its thanks (`thanks_owed_for`) in the same transaction, until `thanks_sent`.
-        Returns False when the chat had no unfinished survey (already submitted).
+        owed its thanks (`thanks_owed_for`) in the same transaction, until `thanks_sent`;
+        `tag`, the random tag of the Skicka in button tapped, is noted with it
+        (`claim_owed_thanks`). Returns False when the chat had no unfinished survey (already
+        submitted).
         """
-        return self._end_for_chat(chat_id, "complete", today or today_utc(), update_id)
+        return self._end_for_chat(chat_id, "complete", today or today_utc(), update_id, tag)
 
     def thanks_owed_for(self, update_id: int) -> bool:
         """Return True when this update submitted a survey and its thanks was never sent."""
         return self.db.execute(
             "SELECT 1 FROM thanks_owed WHERE update_id = ?", [update_id]
         ).fetchone() is not None
+
+    def claim_owed_thanks(self, tag: str, update_id: int) -> bool:
+        """Hand the owed thanks of the submission Skicka in `tag` made over to `update_id`.
+
+        For the same button tapped again when the submitting update will not come back: the
+        note is then the new update's (`thanks_owed_for`, `thanks_sent`). Returns True when a
+        thanks was owed for that tag.
+        """
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE OR REPLACE thanks_owed SET update_id = ? WHERE tag = ?", [update_id, tag]
+            )
+        return cur.rowcount > 0
 
     def thanks_sent(self, update_id: int) -> None:
         """Forget that this update is owed its thanks (it has been sent)."""
@@ -288,7 +303,7 @@ class SessionsPart(StoreBase):
         return self._end_for_chat(chat_id, None, today_utc())
 
     def _end_for_chat(self, chat_id: ChatRef, status: str | None, today: date,
-                      update_id: int | None = None) -> bool:
+                      update_id: int | None = None, tag: str | None = None) -> bool:
         with self.transaction():
             row = self._find(chat_id)
             if row is None:
@@ -304,7 +319,8 @@ class SessionsPart(StoreBase):
                     [update_id - THANKS_WINDOW, update_id + THANKS_WINDOW],
                 )
                 self.db.execute(
-                    "INSERT OR IGNORE INTO thanks_owed (update_id) VALUES (?)", [update_id]
+                    "INSERT OR REPLACE INTO thanks_owed (update_id, tag) VALUES (?, ?)",
+                    [update_id, tag],
                 )
         self.forget_chat_key(chat_id)
         self.checkpoint()

@@ -226,8 +226,10 @@ def test_a_submission_owes_its_thanks_by_update_number_only_until_thanked(
     # Another tap on the old overview is not the submission: no thanks for it.
     other = service.handle(CHAT, flow.Submit(message_id=77), update_id=900_002)
     assert flow.Say(flow.Note.BUTTON_OF_ENDED_SURVEY) in other.effects
-    # The note holds the update's number and nothing else: no chat, key, day or response.
-    assert store.db.execute("SELECT * FROM thanks_owed").fetchall() == [(900_001,)]
+    # The note holds the update's number and the random tag of the button tapped, nothing
+    # else: no chat, key, day or response.
+    ((number, tag),) = store.db.execute("SELECT * FROM thanks_owed").fetchall()
+    assert number == 900_001 and isinstance(tag, str) and len(tag) >= 12
     copy = tmp_path / "backup.db"
     with closing(sqlite3.connect(copy)) as dst:
         store.db.conn.backup(dst)
@@ -238,6 +240,51 @@ def test_a_submission_owes_its_thanks_by_update_number_only_until_thanked(
     assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone() == (0,)
     after = service.handle(CHAT, flow.Submit(message_id=77), update_id=900_001)
     assert flow.Say(flow.Note.BUTTON_OF_ENDED_SURVEY) in after.effects
+
+
+def _overview_tag(store: Store, chat: int) -> str:
+    state = SurveyService(store).load_flow(chat)
+    assert state is not None and state.stage is flow.Stage.OVERVIEW and state.submit_tag
+    return state.submit_tag
+
+
+def test_skicka_in_tapped_again_is_thanked_once_when_its_first_update_will_not_come_back(
+    store: Store,
+) -> None:
+    service = SurveyService(store)
+    person = Journey(service, CHAT)
+    person.open(_link(store))
+    person.begin()
+    while person.item is not None:
+        person.answer(None)
+    tag = _overview_tag(store, CHAT)
+    # The overview shown again keeps its tag: every copy of the button is the same button.
+    assert service.handle(CHAT, flow.Restart(), update_id=None).after.submit_tag == tag
+    service.handle(CHAT, flow.Submit(message_id=77, tag=tag), update_id=5_000)
+    # Update 5_000 was confirmed before its thanks went out; the same button, tapped again,
+    # comes as update 5_009 and is thanked, and the note becomes that update's.
+    again = service.handle(CHAT, flow.Submit(message_id=77, tag=tag), update_id=5_009)
+    assert again.effects == (flow.Say(flow.Note.THANKS), flow.Retire(77))
+    assert store.db.execute("SELECT update_id FROM thanks_owed").fetchall() == [(5_009,)]
+    service.thanked(5_009)
+    assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone() == (0,)
+    # Thanked once: a third tap is told the survey is sent in.
+    third = service.handle(CHAT, flow.Submit(message_id=77, tag=tag), update_id=5_010)
+    assert flow.Say(flow.Note.BUTTON_OF_ENDED_SURVEY) in third.effects
+
+
+def test_a_skicka_in_tag_is_random_and_a_guessed_one_claims_no_thanks(store: Store) -> None:
+    tags = []
+    for chat, update_id in ((CHAT, 6_000), (CHAT, 6_001), (CHAT + 1, 6_002)):
+        _submitted(store, chat, update_id=update_id)
+        tags.append(store.db.execute(
+            "SELECT tag FROM thanks_owed WHERE update_id = ?", [update_id]).fetchone()[0])
+    # The same chat twice gets two tags: nothing in a tag is derived from the chat.
+    assert len(set(tags)) == 3
+    guessed = SurveyService(store).handle(
+        CHAT + 2, flow.Submit(message_id=5, tag="A" * 12), update_id=6_003)
+    assert flow.Say(flow.Note.BUTTON_OF_ENDED_SURVEY) in guessed.effects
+    assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone() == (3,)
 
 
 def test_a_thanks_never_sent_is_forgotten_once_telegram_is_far_past_its_update(

@@ -269,3 +269,34 @@ def test_killed_between_submitting_and_the_thanks_the_thanks_comes_after_the_res
     # Thanked, the note of the owed thanks is gone.
     with closing(open_store(bot.db_path)) as store:
         assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone()[0] == 0
+
+
+def test_killed_before_the_thanks_with_the_tap_confirmed_a_second_tap_is_thanked(
+    bot: BotUnderTest,
+) -> None:
+    bot.start()
+    tove = bot.phone(730_004_010, "Tove")
+    open_survey(tove, bot.link())
+    walk(tove, AVSLUT)
+    shown = tove.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
+    bot.api.hold("sendMessage")
+    tove.tap(t.BUTTON_SUBMIT, shown)
+    bot.api.wait_held("sendMessage")
+    bot.kill()
+    bot.api.release("sendMessage")
+    # The tap was confirmed before it was handled to the end (settled late behind a full
+    # window): Telegram will not deliver it again.
+    assert bot.api.forget_updates() == 1
+    bot.start()
+    bot.api.wait_confirmed()
+    assert not any(t.THANKS in m.text for m in tove.messages)
+
+    # Nothing happened, so she taps Skicka in again: thanked, not told it was sent already.
+    tove.tap(t.BUTTON_SUBMIT, shown)
+    tove.wait_for_text(t.THANKS)
+    tove.wait_for(lambda m: m.message_id == shown.message_id and not m.buttons)
+    assert t.BUTTON_OF_ENDED_SURVEY not in [m.text for m in tove.messages]
+    assert len(bot.responses()) == 1
+    bot.api.wait_confirmed()
+    with closing(open_store(bot.db_path)) as store:
+        assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone()[0] == 0

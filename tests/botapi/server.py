@@ -462,6 +462,14 @@ class FakeBotAPI(BotMethods):
                     )
                 self._cond.wait(min(remaining, 0.2))
 
+    def forget_updates(self) -> int:
+        """Drop every queued update as confirmed (a bot that settled them late); return how many."""
+        with self._cond:
+            n = len(self._updates)
+            self._updates.clear()
+            self._cond.notify_all()
+            return n
+
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
         """Return updates queued and not yet confirmed by an offset."""
