@@ -145,7 +145,6 @@ class Crowd:
         self.false_saved_people: list[Person] = []
         self.transcripts: list[str] = []
         self.told_already_sent = 0
-        self.thanked_then_told = 0
         self.t0 = time.time()
         self._lock = threading.Lock()
         api.add_listener(self._listen)
@@ -202,17 +201,16 @@ class Crowd:
             return
         person.dirty = False
         msgs = person.phone.messages
-        if msgs and t.THANKS.split("\n")[0] in msgs[-1].text:
+        thanked = any(t.THANKS.split("\n")[0] in m.text for m in msgs)
+        if thanked and (person.tapped_submit or t.THANKS.split("\n")[0] in msgs[-1].text):
+            # Replies to what they sent while waiting may come after the thanks; it is on
+            # their screen all the same, and nothing is left to answer.
             self._finish(person)
             return
-        if msgs and person.tapped_submit and msgs[-1].text == t.BUTTON_OF_ENDED_SURVEY:
-            # Skicka in tapped again after a kill: the tap sent again is told the survey is
-            # already sent in. True, and the end; counted apart whether or not the thanks
-            # (sent when Telegram delivered the submitting tap again) came too.
-            if any(t.THANKS.split("\n")[0] in m.text for m in msgs):
-                self.thanked_then_told += 1
-            else:
-                self.told_already_sent += 1
+        if person.tapped_submit and any(m.text == t.BUTTON_OF_ENDED_SURVEY for m in msgs):
+            # Skicka in tapped again after a kill and told the survey is already sent in, never
+            # thanked: true, and the end, but counted (the thanks should have come).
+            self.told_already_sent += 1
             self._finish(person)
             return
         screen = next((m for m in reversed(msgs) if m.buttons), None)
@@ -483,8 +481,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(crowd.done)} submitted, {unfinished} unfinished at the end, {took:.0f} s")
     print(f"faults: {faults.kills} SIGKILLs, then " + ", ".join(faults.phases[1:]))
     print(f"{crowd.told_already_sent} tapped Skicka in again after a kill and were told "
-          "'redan inskickad' without ever seeing the thanks; "
-          f"{crowd.thanked_then_told} were told so after the thanks")
+          "'redan inskickad' without ever seeing the thanks")
     labels = {
         "lost": "acknowledged answers lost",
         "duplicated": "answers duplicated",
