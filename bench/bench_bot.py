@@ -35,12 +35,15 @@ from pathlib import Path
 
 from bench.driver import Crowd, Participant
 from bench.million import answer_count, million_db
+from questionnaires import engine
+from questionnaires.model import get
 from storage import Store
 from tests.botapi import BotMessage, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "7300000001:AAE2eBenchFinsamToken_xyz"  # of a real token's form: the start-up check
 INSATS = "Bänken"
+ENKAT = "deltagare-avslut"
 COORDINATOR = 990_000_001
 WARMUP = 2.0
 MEASURE = 5.0
@@ -113,9 +116,24 @@ def prepare_db(path: Path, participants: int, base: Path | None = None) -> list[
             store.add_insats(INSATS)
         store.add_user(COORDINATOR, "coordinator")
         return [
-            store.create_links(INSATS, "deltagare-avslut", uses=1_000_000)[0]
+            store.create_links(INSATS, ENKAT, uses=1_000_000)[0]
             for _ in range(participants)
         ]
+
+
+def questions_per_survey(enkat: str = ENKAT) -> int:
+    """Return how many questions the bench's participants answer per survey of `enkat`.
+
+    They always tap the first button: a scale's first option, or Hoppa över on free text.
+    """
+    q = get(enkat)
+    state = engine.start(q)
+    asked = 0
+    while state.current is not None:
+        item = next(i for i in q.items if i.id == state.current)
+        state = engine.answer(q, state, item.scale.options[0].value if item.scale else None)
+        asked += 1
+    return asked
 
 
 @contextmanager
@@ -135,6 +153,7 @@ def running(kind: str, api: FakeBotAPI, workdir: Path, db: Path | None) -> Itera
         # (another checkout), never from the tree being measured.
         command = [sys.executable, "-m", "enkatbot", "run"]
     else:
+        env["FLOOR_QUESTIONS"] = str(questions_per_survey())
         command = [sys.executable, str(ROOT / "bench" / "floor.py")]
     log = workdir / f"{kind}.log"
     with open(log, "ab") as out:

@@ -1,7 +1,11 @@
-"""The floor: a bare python-telegram-bot bot that answers each tap and sends the next question.
+"""The floor: a bare python-telegram-bot bot that answers each tap and sends the next step.
 
-It does the least a survey bot can do per answer: answer the callback query, then send the
-next question with its buttons. No database, no rate limiter, no rendering beyond a string.
+It does the least a survey bot can do per step: answer the callback query, then send the
+next step with its buttons. No database, no rate limiter, no rendering beyond a string. It
+walks the same journey the bench's participants walk in the real bot — a greeting with
+Börja, the questions (as many as the real questionnaire asks them, `FLOOR_QUESTIONS`), an
+overview with Skicka in, the thanks, and the link opened again — so that answers per second
+compare like with like: the steps that are not answers take a round trip in both.
 The benchmark measures the real bot against it on the same fake Bot API, in the same run.
 
 Run: TELEGRAM_BOT_TOKEN=... TELEGRAM_API_URL=http://127.0.0.1:PORT python bench/floor.py
@@ -15,8 +19,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-QUESTIONS = 13
+QUESTIONS = int(os.environ.get("FLOOR_QUESTIONS", "14"))
 OPTIONS = ("Mycket dåligt", "Dåligt", "Varken bra eller dåligt", "Bra", "Mycket bra")
+# The labels and the thanks the bench's participants look for (bot/texts/deltagare.py).
+BEGIN = "Börja"
+SUBMIT = "Skicka in"
+THANKS = "Tack för dina svar! De är nu inskickade och anonyma."
 
 
 def question(n: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -27,20 +35,32 @@ def question(n: int) -> tuple[str, InlineKeyboardMarkup]:
     return f"Fråga {n} av {QUESTIONS}\nHur har du upplevt stödet?", InlineKeyboardMarkup(rows)
 
 
+def step_after(data: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Return the step that follows the tap with callback `data`."""
+    if data == "begin":
+        return question(1)
+    if data == "submit":
+        return THANKS, None
+    n = int(data.split(":")[1])
+    if n < QUESTIONS:
+        return question(n + 1)
+    overview = InlineKeyboardMarkup([[InlineKeyboardButton(SUBMIT, callback_data="submit")]])
+    return "Klart! Här är dina svar:", overview
+
+
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send the first question."""
+    """Send the greeting with Börja."""
     assert update.effective_chat is not None
-    text, markup = question(1)
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(BEGIN, callback_data="begin")]])
+    await context.bot.send_message(update.effective_chat.id, "Hej!", reply_markup=markup)
 
 
 async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer the tap, then send the next question."""
+    """Answer the tap, then send the next step."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     await query.answer()
-    n = int((query.data or "a:0").split(":")[1]) % QUESTIONS + 1
-    text, markup = question(n)
+    text, markup = step_after(query.data or "a:0")
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
