@@ -271,7 +271,9 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
                 notes.append(effect.note)  # (on a tapped button it is the tap's own answer)
         elif isinstance(effect, f.MarkAnswered) and before is not None:
             if effect.message_id == tapped and _step_follows(step.effects, index):
-                reuse = tapped
+                reuse = _reused(tapped, old, edited)
+                if reuse != tapped:
+                    await _mark_answered(context, chat_id, before, effect)
             else:
                 await _mark_answered(context, chat_id, before, effect)
             edited.add(effect.message_id)
@@ -279,7 +281,9 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
             if effect.note is not None:
                 await _edit_plain(context, chat_id, effect.message_id, t.note_text(effect.note))
             elif effect.message_id == tapped and _step_follows(step.effects, index):
-                reuse = tapped
+                reuse = _reused(tapped, old, edited)
+                if reuse != tapped:
+                    await _strip_buttons(context, chat_id, effect.message_id)
             elif effect.message_id not in edited:
                 await _strip_buttons(context, chat_id, effect.message_id)
             edited.add(effect.message_id)
@@ -298,6 +302,17 @@ async def render(update: Update | None, context: Context, chat_id: int, step: St
             _log_storage(chat_id, effect, state)
     if notes:
         await _say_owing_thanks(update, context, chat_id, notes)
+
+
+def _reused(tapped: int | None, old: int | None, edited: set[int | None]) -> int | None:
+    # The next step goes into the tapped message, unless the step is on the screen in a newer
+    # one too (its buttons were not taken off an older message showing the same question, a
+    # strip lost at a crash): then into the newer one, where the person reads on, and the
+    # tapped one is tidied. Otherwise the newest message with buttons would be a step behind.
+    if tapped is not None and old is not None and old > tapped:
+        edited.add(old)
+        return old
+    return tapped
 
 
 def _tapped_message(update: Update | None) -> int | None:
