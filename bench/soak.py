@@ -145,6 +145,7 @@ class Crowd:
         self.false_saved_people: list[Person] = []
         self.transcripts: list[str] = []
         self.told_already_sent = 0
+        self.told_people: list[Person] = []
         self.t0 = time.time()
         self._lock = threading.Lock()
         api.add_listener(self._listen)
@@ -211,6 +212,7 @@ class Crowd:
             # Skicka in tapped again after a kill and told the survey is already sent in, never
             # thanked: true, and the end, but counted (the thanks should have come).
             self.told_already_sent += 1
+            self.told_people.append(person)
             self._finish(person)
             return
         screen = next((m for m in reversed(msgs) if m.buttons), None)
@@ -423,6 +425,7 @@ def compare(crowd: Crowd, db_path: Path) -> dict[str, list[str]]:
                 crowd.transcripts.append(_transcript(person, crowd.t0))
     found["false_saved"] = list(crowd.false_saved)
     crowd.transcripts.extend(_transcript(p, crowd.t0) for p in crowd.false_saved_people)
+    crowd.transcripts.extend(_transcript(p, crowd.t0) for p in crowd.told_people)
     return found
 
 

@@ -138,18 +138,22 @@ class StoreBase:
         return not busy
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """Run the block in one transaction: all of it is committed, or none.
 
         A write the file refuses (disk full, read-only, I/O error) is rolled back and raised
         as WriteFailed, and the connection is renewed so the next write can succeed as soon
-        as the disk allows it.
+        as the disk allows it. `durable=False` commits without waiting for the disk (the
+        write survives the process dying, not the machine losing power; the next durable
+        commit takes it along): only for notes whose loss is harmless.
         """
         conn = self.db.conn
         if conn.in_transaction:
             with self.db.atomic():  # a savepoint inside the outer transaction
                 yield
             return
+        if not durable:
+            conn.execute("PRAGMA synchronous=NORMAL")
         try:
             # IMMEDIATE takes the write lock first, waiting for it if need be. A deferred
             # transaction that reads before it writes fails at once ("database is locked", no
@@ -170,6 +174,10 @@ class StoreBase:
                 raise
             self.reopen()
             raise WriteFailed(WRITE_FAILED) from exc
+        finally:
+            if not durable:
+                with suppress(sqlite3.Error):
+                    self.db.conn.execute("PRAGMA synchronous=FULL")
         if self._checkpoint_owed:
             self.checkpoint()
 

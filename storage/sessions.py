@@ -244,7 +244,8 @@ class SessionsPart(StoreBase):
         merge patch). A damaged `flow` is replaced by the patch. Returns False when the chat
         has no unfinished survey (nothing is written).
         """
-        with self.transaction():  # a refused write is WriteFailed, as for every step
+        # Not durable against a power cut: a lost note only has the step shown again.
+        with self.transaction(durable=False):  # a refused write is WriteFailed
             cursor = self.db.execute(
                 "UPDATE session SET flow = json_patch(CASE WHEN json_valid(flow) "
                 "AND json_type(flow) = 'object' THEN flow ELSE '{}' END, ?), "

@@ -138,3 +138,24 @@ def test_a_note_written_before_message_ids_were_kept_is_still_read(store):
     state = SurveyService(store).load_flow(CHAT)
     assert state is not None and state.shown == flow.Shown(
         flow.Stage.QUESTION, "pagaende-kon", 11, 101, None)
+
+
+def test_only_the_note_of_what_is_shown_skips_the_wait_for_the_disk(store):
+    # What is on the screen is committed without an fsync (a power cut only has the step
+    # shown again); every answer after it is still written through to the disk.
+    service = opened(store)
+    synchronous = "PRAGMA synchronous"
+    assert store.db.execute(synchronous).fetchone() == (2,)  # FULL
+    tapped = service.handle(CHAT, flow.Tap("pagaende-kon", "man", 101), update_id=3)
+    assert tapped.after is not None
+    service.mark_shown(CHAT, tapped.after, at=12, message_id=102)
+    assert store.db.execute(synchronous).fetchone() == (2,)
+    store.close()
+    reopened = Store(store.path)
+    try:
+        restored = SurveyService(reopened).load_flow(CHAT)
+        assert restored is not None and restored.shown is not None
+        assert restored.shown.message_id == 102
+        assert dict(reopened.get_session(CHAT).answers) == {"pagaende-kon": "man"}
+    finally:
+        reopened.close()
