@@ -1,7 +1,10 @@
 """Simulated participants who answer continuously, driven from one thread.
 
 Each participant always has exactly one thing in flight: it taps (or types /start) and waits
-for the bot's reaction, then acts again at once (no think time, a closed loop). The reaction
+for the bot's reaction, then acts again at once (no think time, a closed loop). Once thanked,
+its place is taken by the next person, in a chat of their own, on the same many-use link: one
+person answers one survey, as in life (one phone finishing six surveys a second in one chat
+would only measure Telegram's limit of about one message a second per chat). The reaction
 to an answer is the next bot event in that chat that carries buttons (a new question, or the
 overview): turnaround is the time from the tap to that event, both taken from the fake Bot
 API's own clock. The same driver runs the real bot and the bare floor bot.
@@ -19,6 +22,8 @@ from bot.texts import deltagare as t
 from tests.botapi import FakeBotAPI, Phone
 from tests.botapi.phone import BotMessage, ChatEvent
 
+NEXT_PERSON_IDS = 20_000_000
+"""User ids of the people who take a thanked participant's place (above every bench id)."""
 STUCK_AFTER = 30.0
 """Seconds without a reaction after which a participant counts as stuck."""
 
@@ -55,6 +60,7 @@ class Crowd:
         self.observers: dict[int, queue.Queue[BotMessage]] = {}
         self._thread = threading.Thread(target=self._run, name="crowd", daemon=True)
         self._running = False
+        self._people = 0
         api.add_listener(self._listen)
 
     def _listen(self, chat_id: int, event: ChatEvent) -> None:
@@ -81,6 +87,13 @@ class Crowd:
         self.events.put(None)
         self._thread.join(10)
 
+    def _next_person(self, p: Participant) -> None:
+        self._people += 1
+        phone = self.api.phone(NEXT_PERSON_IDS + self._people, f"{p.phone.name}.{self._people}")
+        self.by_chat.pop(p.phone.user_id, None)
+        p.phone = phone
+        self.by_chat[phone.user_id] = p
+
     def _open(self, p: Participant) -> None:
         p.waiting_since = time.time()
         p.answering = False
@@ -103,6 +116,7 @@ class Crowd:
         labels = [label for row in msg.buttons for label in row]
         if not labels:
             if t.THANKS.split("\n")[0] in msg.text:
+                self._next_person(p)
                 self._open(p)
             return
         if p.answering:
