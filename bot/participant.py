@@ -89,15 +89,29 @@ def question_text(state: FlowState, item_id: str) -> str:
     return body
 
 
+_KEYBOARDS: dict[tuple[str, int, str, bool], InlineKeyboardMarkup] = {}
+"""Question keyboards already built: they depend only on the item and whether Föregående shows
+(a few dozen in all), and PTB's markup objects are immutable, so one serves every chat."""
+
+
 def question_keyboard(state: FlowState, item_id: str) -> InlineKeyboardMarkup:
     """Return the buttons of a question: options one per row, then skip and back."""
+    first = f.is_first_question(state, item_id)
+    key = (state.q.id, state.q.version, item_id, first)
+    markup = _KEYBOARDS.get(key)
+    if markup is None:
+        markup = _KEYBOARDS[key] = _build_question_keyboard(state, item_id, first)
+    return markup
+
+
+def _build_question_keyboard(state: FlowState, item_id: str, first: bool) -> InlineKeyboardMarkup:
     item = state.q.item(item_id)
     rows: list[list[InlineKeyboardButton]] = []
     if item.scale is not None:
         for opt in item.scale.options:
             rows.append([InlineKeyboardButton(opt.label, callback_data=f"a:{item.id}:{opt.value}")])
     rows.append([InlineKeyboardButton(t.BUTTON_SKIP, callback_data=f"skip:{item.id}")])
-    if not f.is_first_question(state, item.id):
+    if not first:
         rows.append([InlineKeyboardButton(t.BUTTON_BACK, callback_data=f"back:{item.id}")])
     return InlineKeyboardMarkup(rows)
 

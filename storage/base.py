@@ -21,6 +21,8 @@ import sqlite_utils
 from storage.records import ChatRef, StorageError, WriteFailed, default_db_path
 from storage.schema import MIGRATIONS, statements
 
+BUSY_TIMEOUT_SECONDS = 30
+"""How long a write waits for another connection's write lock (the report worker's counts)."""
 KDF_N = 2**14
 KDF_R = 8
 """scrypt cost of a chat's key: 16 MiB and about 36 ms a chat on a small server (measured in
@@ -55,7 +57,8 @@ class StoreBase:
 
     def _connect(self) -> sqlite_utils.Database:
         conn = sqlite3.connect(
-            str(self.path), timeout=30, isolation_level=None, check_same_thread=False
+            str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+            check_same_thread=False,
         )
         db = sqlite_utils.Database(conn)
         # The file, and the -wal and -shm SQLite gives the same mode, for the bot's user only.
@@ -123,17 +126,29 @@ class StoreBase:
 
     def close(self) -> None:
         """Checkpoint the WAL into the main file and close the connection."""
-        self.checkpoint()
+        self.checkpoint(wait=True)
         self.db.close()
 
-    def checkpoint(self) -> bool:
+    def checkpoint(self, *, wait: bool = False) -> bool:
         """Fold the WAL into the database file and truncate it; return True when it was.
 
         Called after a session is deleted so that old pages that held it are not left lying
         in the WAL file. A reader in another connection (the report worker, `enkatbot`) can
         keep the WAL from being truncated; then it is tried again after the next write.
+        Without `wait` it does not wait for such a reader: a TRUNCATE checkpoint waits out
+        the whole busy timeout for a report that reads for seconds, and the bot calls this in
+        its event loop, where every participant would wait with it.
         """
-        busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        conn = self.db.conn
+        if not wait:
+            conn.execute("PRAGMA busy_timeout=0")
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError:
+            busy = 1  # another connection is checkpointing: tried again after the next write
+        finally:
+            if not wait:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         self._checkpoint_owed = bool(busy)
         return not busy
 

@@ -306,3 +306,32 @@ def test_submissions_finished_out_of_order_each_keep_their_owed_thanks(store: St
     for chat, update_id in ((CHAT, 2_001), (CHAT + 1, 2_000)):
         again = first.handle(chat, flow.Submit(message_id=77), update_id=update_id)
         assert again.effects == (flow.Say(flow.Note.THANKS), flow.Retire(77))
+
+
+def test_a_report_reading_meanwhile_delays_the_wal_purge_but_holds_up_no_participant(
+    store: Store,
+) -> None:
+    # The report worker reads in its own connection for seconds. A submission meanwhile must
+    # not wait for it (the bot would stall every chat for the busy timeout); the WAL, which
+    # still holds the session's old pages, is purged at the first write after the read.
+    reader = sqlite3.connect(store.path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM response").fetchone()
+    done = threading.Event()
+
+    def submit() -> None:
+        _submitted(store, CHAT, update_id=7_000)
+        done.set()
+
+    worker = threading.Thread(target=submit)
+    worker.start()
+    # Well inside the 30 s busy timeout a waiting checkpoint would sit out.
+    assert done.wait(10), "the submission waited for the report's read"
+    worker.join()
+    wal = Path(f"{store.path}-wal")
+    assert wal.stat().st_size > 0  # not purged yet: the reader still sees the old pages
+    reader.execute("COMMIT")
+    reader.close()
+    service = SurveyService(store)
+    service.thanked(7_000)  # the next write purges what was owed
+    assert wal.stat().st_size == 0
