@@ -22,6 +22,7 @@ import queue
 import re
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -57,6 +58,8 @@ CHAT_SENDS_PER_5S = 7
 """About one a second per chat: at most 5 in any 5 s, plus a burst of 2 (Telegram allows short
 bursts in a chat, then answers 429)."""
 MAX_GAP_EXTRA = 0.050
+MAX_QUIET_WINDOW = 30.0
+"""Longest window without a report that the gap during one is compared with."""
 
 TARGET_P50 = 1.2
 TARGET_P99 = 1.5
@@ -316,13 +319,17 @@ def run_start(kind: str, workdir: Path) -> StartResult:
 def run_report_gap(workdir: Path) -> tuple[float, float, float]:
     """20 participants answer while a coordinator asks /rapport over a million answers.
 
-    Returns (longest gap during the report, longest gap in as long a window before it, the
-    report's seconds from the last tap to its workbook), gaps in seconds.
+    Returns (longest gap during the report, longest gap in as long a window right after it,
+    the report's seconds from the last tap to its workbook), gaps in seconds.
     """
     base = million_db()
     with FakeBotAPI(token=TOKEN) as api:
         db = workdir / "million.db"
         tokens = prepare_db(db, 20, base)
+        with closing(sqlite3.connect(db)) as conn, conn:
+            # The worst case: the first report from this file (after a restore, say) counts
+            # every month, reading for seconds, while participants keep answering.
+            conn.execute("DELETE FROM month_count_state")
         crowd = Crowd(api, [Participant(api.phone(700_000 + i, f"G{i}"), tok)
                             for i, tok in enumerate(tokens)])
         coordinator = api.phone(COORDINATOR, "Samordnare")
@@ -347,11 +354,14 @@ def run_report_gap(workdir: Path) -> tuple[float, float, float]:
             coordinator.tap_data(insatser.message_id, insatser.callback_data[0][0])
             next_with(lambda m: m.kind == "document", timeout=300)
             done = time.time()
+            # The same participants as long again with no report: the longest gap in a
+            # window grows with its length, so the one compared must be as long.
+            duration = done - asked
+            time.sleep(min(duration, MAX_QUIET_WINDOW))  # a measurement window
             crowd.stop()
-        duration = done - asked
         during = crowd.longest_gap(asked, done)
-        before = crowd.longest_gap(asked - min(duration, WARMUP), asked)
-    return during, before, duration
+        without = crowd.longest_gap(done, done + min(duration, MAX_QUIET_WINDOW))
+    return during, without, duration
 
 
 def ratio(a: float, b: float) -> float:
@@ -407,12 +417,12 @@ def main() -> int:
                     f"0 | {'ok' if not VIOLATIONS else 'MISSED'} |")
 
         answers = answer_count(million_db())
-        during, before, duration = run_report_gap(workdir)
-        ok = during - before <= MAX_GAP_EXTRA
+        during, without, duration = run_report_gap(workdir)
+        ok = during - without <= MAX_GAP_EXTRA
         rows.append(
             f"| longest reply gap during /rapport ({answers:,} answers, {duration:.1f} s) | "
-            f"{during * 1000:.0f} ms | {before * 1000:.0f} ms without | "
-            f"{(during - before) * 1000:+.0f} ms | ≤ +{MAX_GAP_EXTRA * 1000:.0f} ms | "
+            f"{during * 1000:.0f} ms | {without * 1000:.0f} ms without | "
+            f"{(during - without) * 1000:+.0f} ms | ≤ +{MAX_GAP_EXTRA * 1000:.0f} ms | "
             f"{'ok' if ok else 'MISSED'} |"
         )
         if not ok:

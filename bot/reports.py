@@ -7,8 +7,10 @@ and to whom, and records every delivery so a month reaches each coordinator exac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
@@ -185,13 +187,25 @@ def report_pool(data: BotData) -> ProcessPoolExecutor:
 
     Reports are built in a process of their own, not a thread: pandas and matplotlib hold
     Python's global lock for long stretches, which would stall every participant's reply.
-    The process also keeps their memory out of the bot's.
+    The process also keeps their memory out of the bot's, and runs at a lower priority
+    (`REPORT_NICENESS`): on a small server the report takes the CPU the bot leaves over,
+    never the other way round.
     """
     if data.report_pool is None:
         data.report_pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_lower_priority,
         )
     return data.report_pool
+
+
+REPORT_NICENESS = 10
+"""How much lower than the bot's the report process's CPU priority is (as `nice -n 10`)."""
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not on every platform: it only helps
+        os.nice(REPORT_NICENESS)
 
 
 def close_report_pool(app: BotApplication) -> None:
