@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -19,7 +20,9 @@ from contextlib import closing
 from pathlib import Path
 
 from bench.soak import AT_A_TIME, Crowd, Faults
-from storage import open_store
+from questionnaires.model import get
+from storage import Store, open_store
+from storage.sessions import RESPONSE_ID_BYTES
 from tests.botapi import FakeBotAPI
 from tests.e2e import BOT_USERNAME, INSATS, TOKEN, BotUnderTest
 
@@ -36,12 +39,41 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+BACKGROUND = 6_000
+"""Finished responses in the file before the run: a few years of a förbund's surveys. SQLite
+keeps up to 2 MiB of the file's pages in memory per connection; on an empty file that cache
+grows with every response written (about 1.3 kB each) until it is full, which would read as
+memory kept per participant though it is bounded. With a file of this size it is full during
+the warm-up, and what grows after it is the bot's own."""
+
+
+def fill_background(store: Store, count: int, rng: random.Random) -> None:
+    """Write `count` finished avslut responses under random ids, as submissions leave them."""
+    q = get("deltagare-avslut")
+    insats = store.require_insats(INSATS)
+    scales = [it for it in q.items if it.scale is not None]
+    ids = [secrets.token_hex(RESPONSE_ID_BYTES) for _ in range(count)]
+    with store.transaction():
+        store.db.conn.executemany(
+            "INSERT INTO response (id, enkat, version, insats_id, month, status) "
+            "VALUES (?, ?, ?, ?, ?, 'complete')",
+            [(rid, q.id, q.version, insats.id, f"2025-{rng.randint(1, 12):02d}") for rid in ids],
+        )
+        store.db.conn.executemany(
+            "INSERT INTO answer (response_id, item_id, value) VALUES (?, ?, ?)",
+            [(rid, it.id, rng.choice(it.scale.values))  # type: ignore[union-attr]
+             for rid in ids for it in scales],
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run participants through the bot and print its memory per block; 1 when it grows."""
     parser = argparse.ArgumentParser(prog="python -m bench.minne")
     parser.add_argument("--uppvarmning", type=int, default=100, help="participants first")
     parser.add_argument("--block", type=int, default=150, help="participants per block")
     parser.add_argument("--block-antal", type=int, default=3, help="blocks after warm-up")
+    parser.add_argument("--bakgrund", type=int, default=BACKGROUND,
+                        help="finished responses already in the file")
     args = parser.parse_args(argv)
     # Room for a full crowd at the last reading too: each reading is under the same load.
     total = args.uppvarmning + args.block * args.block_antal + AT_A_TIME
@@ -54,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         bot = BotUnderTest(api, Path(tmp) / "enkatbot.db", work)
         half = total // 2
         with closing(open_store(bot.db_path)) as store:
+            fill_background(store, args.bakgrund, random.Random(1))
             tokens = {
                 "deltagare-avslut": store.create_links(INSATS, "deltagare-avslut", count=half),
                 "deltagare-pagaende": store.create_links(

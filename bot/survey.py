@@ -113,8 +113,14 @@ class SurveyService:
         self.remind = remind
 
     def load_flow(self, chat_id: ChatRef) -> FlowState | None:
-        """Return the chat's unfinished survey as the machine's state, or None."""
-        return self._flow_of(self.store.get_session(chat_id))
+        """Return the chat's unfinished survey as the machine's state, or None.
+
+        With none, the chat's storage key is forgotten (see `handle`).
+        """
+        state = self._flow_of(self.store.get_session(chat_id))
+        if state is None:
+            self.store.forget_chat_key(chat_id)
+        return state
 
     @staticmethod
     def _flow_of(session: Session | None) -> FlowState | None:
@@ -128,6 +134,20 @@ class SurveyService:
     def handle(self, chat_id: ChatRef, event: Event, *, link: LinkCheck | None = None,
                channel: Channel = "telegram", today: date | None = None,
                update_id: int | None = None) -> Step:
+        """Step the chat's journey with `event`; apply and commit what it stores; return it.
+
+        A chat left without an unfinished survey has its storage key forgotten: a message
+        after the survey (or from someone who never had one) must not keep it in memory.
+        (The rest is `_handle`'s.)
+        """
+        step = self._handle(chat_id, event, link=link, channel=channel, today=today,
+                            update_id=update_id)
+        if step.after is None:
+            self.store.forget_chat_key(chat_id)
+        return step
+
+    def _handle(self, chat_id: ChatRef, event: Event, *, link: LinkCheck | None,
+                channel: Channel, today: date | None, update_id: int | None) -> Step:
         """Step the chat's journey with `event`; apply and commit what it stores; return it.
 
         `link` is the checked link of an `OpenLink` event (the session claims one of its

@@ -335,3 +335,15 @@ def test_a_report_reading_meanwhile_delays_the_wal_purge_but_holds_up_no_partici
     service = SurveyService(store)
     service.thanked(7_000)  # the next write purges what was owed
     assert wal.stat().st_size == 0
+
+
+def test_a_chat_without_a_survey_leaves_no_key_in_memory(store: Store) -> None:
+    # After the thanks a person may write again ("Tack!"), or someone without a link writes:
+    # the key derived to look for their survey must not stay behind in the process.
+    service = _submitted(store, CHAT, update_id=8_000)
+    assert not store.has_chat_key(CHAT)
+    step = service.handle(CHAT, flow.Text("Tack!", written_at=1), update_id=8_001)
+    assert step.after is None
+    assert not store.has_chat_key(CHAT)
+    assert service.load_flow(CHAT + 5) is None
+    assert not store.has_chat_key(CHAT + 5)
