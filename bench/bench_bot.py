@@ -133,7 +133,7 @@ def questions_per_survey(enkat: str = ENKAT) -> int:
     state = engine.start(q)
     asked = 0
     while state.current is not None:
-        item = next(i for i in q.items if i.id == state.current)
+        item = q.item(state.current)
         state = engine.answer(q, state, item.scale.options[0].value if item.scale else None)
         asked += 1
     return asked

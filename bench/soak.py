@@ -53,6 +53,8 @@ LEFT_AFTER = 10.0
 DEADLINE = 540.0
 """The whole soak stops after this many seconds (under make soak's 10 minutes)."""
 HELLO = "Hallå? Fungerar det här?"
+THANKS_LINE = t.THANKS.split("\n")[0]
+"""The thanks's first line: a message holding it is the thanks."""
 WORDS = [
     "stöd", "tid", "lugn", "arbete", "praktik", "samtal", "handledare", "trygghet", "struktur",
     "mål", "vänlighet", "respekt", "kontinuitet", "flexibilitet", "ärlighet", "humor",
@@ -202,8 +204,8 @@ class Crowd:
             return
         person.dirty = False
         msgs = person.phone.messages
-        thanked = any(t.THANKS.split("\n")[0] in m.text for m in msgs)
-        if thanked and (person.tapped_submit or t.THANKS.split("\n")[0] in msgs[-1].text):
+        thanked = any(THANKS_LINE in m.text for m in msgs)
+        if thanked and (person.tapped_submit or THANKS_LINE in msgs[-1].text):
             # Replies to what they sent while waiting may come after the thanks; it is on
             # their screen all the same, and nothing is left to answer.
             self._finish(person)

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.context import Context, answer_query, deps, prepare_chat_key, tag
 from bot.roles import role_help, staff_welcome
-from bot.survey import Step
+from bot.survey import SUBMIT_TAG_BYTES, Step
 from bot.texts import deltagare as t
 from questionnaires import engine
 from questionnaires import flow as f
@@ -31,8 +31,8 @@ from storage import WriteFailed
 log = logging.getLogger("enkatbot.deltagare")
 
 OVERVIEW_TEXT_LIMIT = 200
-SUBMIT_TAG = re.compile(r"[A-Za-z0-9_-]{12}")
-"""The tag in a Skicka in button's data: `secrets.token_urlsafe(9)`, 12 characters."""
+SUBMIT_TAG = re.compile(rf"[A-Za-z0-9_-]{{{4 * SUBMIT_TAG_BYTES // 3}}}")
+"""The tag in a Skicka in button's data: `secrets.token_urlsafe(SUBMIT_TAG_BYTES)`."""
 
 
 # -- parsing ------------------------------------------------------------------------------------

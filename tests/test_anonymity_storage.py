@@ -203,14 +203,20 @@ def test_an_unfinished_survey_from_before_the_upgrade_is_kept_and_found(db_path:
     store.close()
 
 
-def _submitted(store: Store, chat: int, update_id: int) -> SurveyService:
-    """Walk one avslut survey to its overview and submit it with Telegram update `update_id`."""
+def _at_overview(store: Store, chat: int) -> SurveyService:
+    """Walk one avslut survey to its overview (every question skipped); return the service."""
     service = SurveyService(store)
     person = Journey(service, chat)
     person.open(_link(store))
     person.begin()
     while person.item is not None:
         person.answer(None)
+    return service
+
+
+def _submitted(store: Store, chat: int, update_id: int) -> SurveyService:
+    """Walk one avslut survey to its overview and submit it with Telegram update `update_id`."""
+    service = _at_overview(store, chat)
     step = service.handle(chat, flow.Submit(message_id=77), update_id=update_id)
     assert flow.Say(flow.Note.THANKS) in step.effects
     return service
@@ -251,12 +257,7 @@ def _overview_tag(store: Store, chat: int) -> str:
 def test_skicka_in_tapped_again_is_thanked_once_when_its_first_update_will_not_come_back(
     store: Store,
 ) -> None:
-    service = SurveyService(store)
-    person = Journey(service, CHAT)
-    person.open(_link(store))
-    person.begin()
-    while person.item is not None:
-        person.answer(None)
+    service = _at_overview(store, CHAT)
     tag = _overview_tag(store, CHAT)
     # The overview shown again keeps its tag: every copy of the button is the same button.
     assert service.handle(CHAT, flow.Restart(), update_id=None).after.submit_tag == tag

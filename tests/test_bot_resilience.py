@@ -8,6 +8,7 @@ import pytest
 
 from bot.texts import deltagare as t
 from storage import open_store
+from tests.botapi import BotMessage, Phone
 from tests.e2e import (
     BotUnderTest,
     expect_no_reply,
@@ -243,11 +244,14 @@ def test_thanks_comes_before_the_overview_loses_its_buttons(bot: BotUnderTest) -
     assert thanks.time < strip.time
 
 
-def test_killed_between_submitting_and_the_thanks_the_thanks_comes_after_the_restart(
-    bot: BotUnderTest,
-) -> None:
+def _killed_between_submitting_and_the_thanks(bot: BotUnderTest, user_id: int) -> tuple[
+        Phone, BotMessage]:
+    """Walk an avslut survey to Skicka in; the bot dies with its thanks on the way.
+
+    Returns the phone and its overview message.
+    """
     bot.start()
-    tove = bot.phone(730_004_009, "Tove")
+    tove = bot.phone(user_id, "Tove")
     open_survey(tove, bot.link())
     walk(tove, AVSLUT)
     shown = tove.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
@@ -258,32 +262,33 @@ def test_killed_between_submitting_and_the_thanks_the_thanks_comes_after_the_res
     bot.kill()
     bot.api.release("sendMessage")
     assert len(bot.responses()) == 1
+    return tove, shown
 
-    # Telegram delivers the unconfirmed tap again: the bot thanks without being asked.
-    bot.start()
+
+def _thanked_once(bot: BotUnderTest, tove: Phone, shown: BotMessage) -> None:
+    """Check the thanks came instead of "redan inskickad", once, and its note is gone."""
     tove.wait_for_text(t.THANKS)
     tove.wait_for(lambda m: m.message_id == shown.message_id and not m.buttons)
     assert t.BUTTON_OF_ENDED_SURVEY not in [m.text for m in tove.messages]
     assert len(bot.responses()) == 1
     bot.api.wait_confirmed()
-    # Thanked, the note of the owed thanks is gone.
     with closing(open_store(bot.db_path)) as store:
         assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone()[0] == 0
+
+
+def test_killed_between_submitting_and_the_thanks_the_thanks_comes_after_the_restart(
+    bot: BotUnderTest,
+) -> None:
+    tove, shown = _killed_between_submitting_and_the_thanks(bot, 730_004_009)
+    # Telegram delivers the unconfirmed tap again: the bot thanks without being asked.
+    bot.start()
+    _thanked_once(bot, tove, shown)
 
 
 def test_killed_before_the_thanks_with_the_tap_confirmed_a_second_tap_is_thanked(
     bot: BotUnderTest,
 ) -> None:
-    bot.start()
-    tove = bot.phone(730_004_010, "Tove")
-    open_survey(tove, bot.link())
-    walk(tove, AVSLUT)
-    shown = tove.wait_for(lambda m: m.text.startswith(t.OVERVIEW_TITLE))
-    bot.api.hold("sendMessage")
-    tove.tap(t.BUTTON_SUBMIT, shown)
-    bot.api.wait_held("sendMessage")
-    bot.kill()
-    bot.api.release("sendMessage")
+    tove, shown = _killed_between_submitting_and_the_thanks(bot, 730_004_010)
     # The tap was confirmed before it was handled to the end (settled late behind a full
     # window): Telegram will not deliver it again.
     assert bot.api.forget_updates() == 1
@@ -295,13 +300,7 @@ def test_killed_before_the_thanks_with_the_tap_confirmed_a_second_tap_is_thanked
 
     # Nothing happened, so she taps Skicka in again: thanked, not told it was sent already.
     tove.tap(t.BUTTON_SUBMIT, shown)
-    tove.wait_for_text(t.THANKS)
-    tove.wait_for(lambda m: m.message_id == shown.message_id and not m.buttons)
-    assert t.BUTTON_OF_ENDED_SURVEY not in [m.text for m in tove.messages]
-    assert len(bot.responses()) == 1
-    bot.api.wait_confirmed()
-    with closing(open_store(bot.db_path)) as store:
-        assert store.db.execute("SELECT count(*) FROM thanks_owed").fetchone()[0] == 0
+    _thanked_once(bot, tove, shown)
 
 
 def test_a_tap_on_an_older_copy_of_the_question_moves_the_newest_message_on(
